@@ -1,0 +1,145 @@
+package hybridsam.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+
+/**
+ * Crash-safe file publishing: content goes to a temp file in the same directory (same file system,
+ * so the final rename is atomic), is fsynced, and only then renamed over the target. A crash or
+ * exception mid-write therefore leaves the previous target untouched.
+ */
+public final class AtomicFiles {
+
+    /** Streams content into the temp file; may throw to abort the write. */
+    public interface IoWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private AtomicFiles() {}
+
+    public static void write(Path target, byte[] bytes) throws IOException {
+        write(target, out -> out.write(bytes));
+    }
+
+    public static void writeString(Path target, String s) throws IOException {
+        write(target, s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static void write(Path target, IoWriter w) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        Files.createDirectories(dir);
+        // Not Files.createTempFile: that forces mode 0600, and the published file should get the
+        // normal umask permissions like any other file the user creates.
+        Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
+                    StandardOpenOption.CREATE_NEW)) {
+                // Not closing this stream separately: closing the channel closes it, and we need the
+                // channel open afterwards to force() the bytes to disk before the rename.
+                OutputStream out = Channels.newOutputStream(ch);
+                w.writeTo(out);
+                out.flush();
+                ch.force(true);
+            }
+            move(tmp, abs);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup); // keep the original failure as the reported one
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Publishes a fully written staging directory at {@code target}. Directories cannot be
+     * atomically replaced in one rename, so the old target is first renamed aside, staging is
+     * renamed in, and only then is the old copy deleted; at no point does a half-written target
+     * exist (at worst, after a crash, target is briefly absent and the old copy sits aside).
+     *
+     * @throws UncheckedIOException if a rename or the cleanup fails (the target is restored
+     *     when possible)
+     */
+    public static void replaceDirectory(Path staging, Path target) {
+        try {
+            replaceDirectoryChecked(staging, target);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot publish " + staging + " as " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void replaceDirectoryChecked(Path staging, Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path aside = null;
+        if (Files.exists(abs)) {
+            aside = abs.resolveSibling("." + abs.getFileName() + ".old-" + System.nanoTime());
+            move(abs, aside);
+        }
+        try {
+            move(staging.toAbsolutePath(), abs);
+        } catch (IOException | RuntimeException e) {
+            if (aside != null) {
+                // Put the previous version back so the caller still has a usable dataset.
+                try {
+                    move(aside, abs);
+                } catch (IOException restore) {
+                    e.addSuppressed(restore);
+                }
+            }
+            throw e;
+        }
+        if (aside != null) {
+            try {
+                deleteRecursively(aside);
+            } catch (IOException e) {
+                // The new version is already published; a leftover hidden copy is not worth failing for.
+            }
+        }
+    }
+
+    static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Deletes a file or directory tree; missing paths are ignored. */
+    static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                if (exc != null) throw exc;
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}

@@ -1,0 +1,121 @@
+package hybridsam.train;
+
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.OdeHybrid;
+import hybridsam.model.Sequences;
+
+/** The rules of method.md §2 on the CPU backend: the reference for every other engine. */
+public final class CpuTrainingEngine implements TrainingEngine {
+    private final CpuOdeBackend backend;
+    private final OdeHybrid model;
+    private final Sequences train;
+    private final RuleConfig[] rules;
+    private final int K, P;
+    private OptimizerState state;
+    private final float[] grad, grad2, eps, saved;
+    private final double[] loss, loss2;
+
+    /** One rule configuration per replica (replicas may differ in their hyperparameters). */
+    public CpuTrainingEngine(CpuOdeBackend backend, Sequences train, RuleConfig[] rules, float[] initialParams) {
+        this.backend = backend;
+        this.model = backend.model();
+        this.train = train;
+        this.rules = rules.clone();
+        this.K = rules.length;
+        this.P = model.parameterCount();
+        if (initialParams.length != K * P) {
+            throw new IllegalArgumentException("expected " + K + " x " + P + " parameters, got " + initialParams.length);
+        }
+        this.state = OptimizerState.fresh(initialParams);
+        grad = new float[K * P];
+        grad2 = new float[K * P];
+        eps = new float[K * P];
+        saved = new float[K * P];
+        loss = new double[K];
+        loss2 = new double[K];
+    }
+
+    @Override
+    public String describe() {
+        return "cpu (" + backend.threads() + " threads, " + CpuOdeBackend.vectorLength() * 32 + "-bit vectors)";
+    }
+
+    @Override
+    public int replicas() {
+        return K;
+    }
+
+    @Override
+    public double[] step(int[] batch, int B) {
+        float[] p = state.params();
+        long t = state.step() + 1;
+        backend.lossAndGradient(K, p, train, batch, B, grad, loss);
+        int nTheta = model.thetaCount();
+        boolean anyPerturbed = false;
+        for (int r = 0; r < K; r++) {
+            RuleConfig cfg = rules[r];
+            int base = r * P;
+            if (cfg.method() == Method.L2) {
+                float l2 = (float) cfg.l2();
+                for (int i = base + nTheta; i < base + P; i++) grad[i] += l2 * p[i];
+            }
+            if (cfg.method().perturbs()) {
+                anyPerturbed = true;
+                int off = cfg.perturbAll() ? base : base + nTheta;
+                int n = base + P - off;
+                Rules.perturbation(cfg, grad, p, state.gradAverage(), t == 1, off, n, eps);
+                System.arraycopy(p, off, saved, off, n);
+                for (int i = off; i < off + n; i++) p[i] += eps[i];
+            }
+        }
+        if (anyPerturbed) {
+            backend.lossAndGradient(K, p, train, batch, B, grad2, loss2);
+            for (int r = 0; r < K; r++) {
+                RuleConfig cfg = rules[r];
+                if (!cfg.method().perturbs()) continue;
+                int base = r * P;
+                int off = cfg.perturbAll() ? base : base + nTheta;
+                // restore exactly from the saved copy rather than subtracting ε
+                System.arraycopy(saved, off, p, off, base + P - off);
+                int from = cfg.thetaGradClean() ? base + nTheta : base;
+                System.arraycopy(grad2, from, grad, from, base + P - from);
+            }
+        }
+        for (int r = 0; r < K; r++) {
+            RuleConfig cfg = rules[r];
+            int base = r * P;
+            Rules.clip(grad, base, P, cfg.clip());
+            Rules.adam(p, grad, state.adamM(), state.adamV(), base, nTheta, cfg.lrTheta(), 0, t);
+            Rules.adam(p, grad, state.adamM(), state.adamV(), base + nTheta, P - nTheta, cfg.lrNn(), cfg.weightDecay(), t);
+        }
+        state = new OptimizerState(p, state.adamM(), state.adamV(), state.gradAverage(), t);
+        return loss.clone();
+    }
+
+    @Override
+    public OptimizerState state() {
+        return state.copy();
+    }
+
+    @Override
+    public void load(OptimizerState s) {
+        if (s.params().length != K * P) throw new IllegalArgumentException("state has the wrong size");
+        state = s.copy();
+    }
+
+    @Override
+    public Metrics evaluate(float[] params, int replica, Sequences split) {
+        CpuOdeBackend.Evaluation e = backend.evaluate(params, replica * P, split);
+        return new Metrics(e.mse(), e.scienceOnlyMse(), e.physicsShare());
+    }
+
+    @Override
+    public double mse(float[] params, int replica, Sequences split) {
+        return backend.meanSquaredError(params, replica * P, split, true);
+    }
+
+    @Override
+    public void close() {
+        backend.close();
+    }
+}

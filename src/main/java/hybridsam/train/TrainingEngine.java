@@ -1,0 +1,38 @@
+package hybridsam.train;
+
+import hybridsam.model.Sequences;
+
+/**
+ * What the trainer needs from a backend: one training step of the configured rule for K
+ * replicas, the optimizer state in and out (for checkpoints), and evaluation of a split.
+ */
+public interface TrainingEngine extends AutoCloseable {
+
+    /** Backend and device, for the results file. */
+    String describe();
+
+    int replicas();
+
+    /**
+     * One step of the rule on minibatch batch[r*B .. r*B+B) for each replica r; returns each
+     * replica's loss at the clean weights (step 1 of method.md's sequence).
+     */
+    double[] step(int[] batch, int batchSize);
+
+    OptimizerState state();
+
+    void load(OptimizerState state);
+
+    /** Test metrics of method.md §3 for one replica's parameters. */
+    Metrics evaluate(float[] params, int replica, Sequences split);
+
+    /** Mean squared prediction error of one replica's parameters on a split. */
+    double mse(float[] params, int replica, Sequences split);
+
+    @Override
+    void close();
+
+    /** Prediction error of the hybrid and of the scientific part alone, and the network's share. */
+    record Metrics(double mse, double scienceOnlyMse, double physicsShare) {
+    }
+}
