@@ -1,0 +1,266 @@
+package hybridsam.cli;
+
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.io.AtomicFiles;
+import hybridsam.io.DataException;
+import hybridsam.io.Dataset;
+import hybridsam.io.DatasetStore;
+import hybridsam.io.Json;
+import hybridsam.model.OdeHybrid;
+import hybridsam.tasks.Task;
+import hybridsam.tasks.Tasks;
+import hybridsam.train.Checkpoint;
+import hybridsam.train.ConfigException;
+import hybridsam.train.DivergenceException;
+import hybridsam.train.Trainer;
+import hybridsam.train.TrainingEngine;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** The `hybridsam` command line: generate, train, evaluate, devices. */
+public final class Main {
+    public static final int OK = 0, FAILED = 1, BAD_INPUT = 2, DIVERGED = 3, CANNOT_WRITE = 4;
+
+    private final PrintStream out, err;
+
+    public Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new Main(System.out, System.err).run(args));
+    }
+
+    /** Runs one command and returns its exit status; never calls System.exit. */
+    public int run(String... argv) {
+        List<String> args = Arrays.asList(argv);
+        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
+            out.print(Help.MAIN);
+            return args.isEmpty() ? BAD_INPUT : OK;
+        }
+        String cmd = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        if (rest.contains("--help") || rest.contains("-h")) {
+            String h = Help.forCommand(cmd);
+            if (h == null) {
+                err.println("hybridsam: unknown command '" + cmd + "' (commands: generate, train, evaluate, devices)");
+                return BAD_INPUT;
+            }
+            out.print(h);
+            return OK;
+        }
+        try {
+            switch (cmd) {
+                case "train": return train(rest);
+                case "generate": return generate(rest);
+                case "evaluate": return evaluate(rest);
+                case "devices": return devices(rest);
+                default:
+                    err.println("hybridsam: unknown command '" + cmd + "' (commands: generate, train, evaluate, devices; see --help)");
+                    return BAD_INPUT;
+            }
+        } catch (ConfigException | DataException e) {
+            err.println("hybridsam " + cmd + ": " + e.getMessage());
+            return BAD_INPUT;
+        } catch (Json.ParseException e) {
+            err.println("hybridsam " + cmd + ": malformed JSON: " + e.getMessage());
+            return BAD_INPUT;
+        } catch (UncheckedIOException e) {
+            err.println("hybridsam " + cmd + ": " + e.getMessage());
+            return CANNOT_WRITE;
+        }
+    }
+
+    private int train(List<String> args) {
+        Path resume = null;
+        if (args.contains("--resume")) {
+            int i = args.indexOf("--resume");
+            if (args.size() != 2 || i != 0) {
+                throw new ConfigException("--resume DIR takes no other options: the run continues with the settings it started with");
+            }
+            resume = Path.of(args.get(1));
+            args = RunSetup.argsOf(resume);
+        }
+        Options o = new Options(args, RunSetup.VALUED, Set.of("--quiet"));
+        RunSetup setup = new RunSetup(o);
+        Path dir = resume != null ? resume
+                : Path.of(o.string("--out", "runs/" + setup.task.name() + "-" + setup.rule.method().id() + "-seed" + setup.seed));
+        if (resume == null && isRun(dir)) {
+            throw new ConfigException("--out " + dir + " already holds a run; choose another --out, or continue it with: hybridsam train --resume " + dir);
+        }
+        if (resume != null && Files.exists(dir.resolve("results.json"))) {
+            throw new ConfigException(dir + " has already finished (results.json is there)");
+        }
+        checkWritable(dir);
+        RunSetup.Data data = setup.loadData();
+        OdeHybrid model = setup.model(data);
+        Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.science().theta(),
+                data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, new long[]{setup.seed});
+        Checkpoint checkpoint = resume != null ? Checkpoint.read(dir) : null;
+        try (TrainingEngine engine = setup.engine(model, data)) {
+            Map<String, Object> config = setup.describe(data, model);
+            config.put("backend", engine.describe());
+            if (resume == null) {
+                writeJson(dir, "config.json", config);
+            }
+            boolean quiet = o.flag("--quiet");
+            int logEvery = o.intValue("--log-every", 10);
+            ProgressLine progress = new ProgressLine(err, System.console() != null && !quiet, quiet, logEvery, setup.task.science().theta().names());
+            err.println("hybridsam: training " + setup.task.name() + " with " + setup.rule.method().id()
+                    + " on " + engine.describe() + ", " + setup.epochs + " epochs, batch " + setup.batch
+                    + (resume != null ? ", resuming after epoch " + checkpoint.epochsDone() : "") + "; output in " + dir);
+            long t0 = System.nanoTime();
+            Trainer trainer = new Trainer(engine, plan, dir, progress);
+            List<Map<String, Object>> results;
+            try {
+                results = trainer.run(checkpoint);
+            } catch (DivergenceException e) {
+                progress.finishLine();
+                err.println("hybridsam train: " + e.getMessage());
+                err.println(Files.exists(dir.resolve(Checkpoint.FILE))
+                        ? "  the last good checkpoint (end of epoch " + (e.epoch - 1) + ") is kept in " + dir.resolve(Checkpoint.FILE)
+                        : "  no checkpoint was written (it diverged in the first epoch)");
+                err.println("  try a smaller --lr-nn / --lr-theta, a gradient clip (--clip 5), or a smaller --rho");
+                return DIVERGED;
+            }
+            progress.finishLine();
+            double wall = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> res = new LinkedHashMap<>(config);
+            res.putAll(results.get(0));
+            res.put("wall_seconds", wall);
+            res.put("train_seconds", trainer.trainSeconds());
+            res.put("steps", trainer.steps());
+            res.put("steps_per_second", trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
+            res.put("gradient_evaluations", trainer.steps() * (setup.rule.method().perturbs() ? 2 : 1));
+            writeJson(dir, "results.json", res);
+            printSummary(res, setup.task.science().theta().names());
+            return OK;
+        }
+    }
+
+    private static boolean isRun(Path dir) {
+        return Files.exists(dir.resolve("config.json")) || Files.exists(dir.resolve("results.json"))
+                || Files.exists(dir.resolve(Checkpoint.FILE));
+    }
+
+    /** Fails early, before any work, when dir cannot be created or written. */
+    static void checkWritable(Path dir) {
+        Path p = dir.toAbsolutePath();
+        while (p != null && !Files.exists(p)) p = p.getParent();
+        if (p == null || !Files.isDirectory(p) || !Files.isWritable(p)) {
+            throw new ConfigException("--out " + dir + ": cannot write there (" + (p == null ? "no such place" : p + " is not a writable folder") + ")");
+        }
+    }
+
+    private void writeJson(Path dir, String name, Map<String, Object> m) {
+        try {
+            Files.createDirectories(dir);
+            AtomicFiles.writeString(dir.resolve(name), Json.write(m) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir.resolve(name) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void printSummary(Map<String, Object> res, List<String> names) {
+        Map<String, Object> fin = (Map<String, Object>) res.get("final");
+        double[] theta = (double[]) fin.get("theta");
+        StringBuilder t = new StringBuilder();
+        for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ", ").append(names.get(i)).append(" = ").append(String.format(Locale.ROOT, "%.4f", theta[i]));
+        out.printf(Locale.ROOT, "best epoch %s: %s%n", res.get("best_epoch"), t);
+        if (fin.containsKey("theta_error")) out.printf(Locale.ROOT, "theta error     %.4f%n", (double) fin.get("theta_error"));
+        if (fin.containsKey("theta_mn_error")) out.printf(Locale.ROOT, "theta_mn error  %.4f%n", (double) fin.get("theta_mn_error"));
+        out.printf(Locale.ROOT, "test MSE        %.4e (science alone %.4e)%n", (double) fin.get("test_mse"), (double) fin.get("test_mse_science_only"));
+        out.printf(Locale.ROOT, "physics share   %.4f (network's share of the field)%n", (double) fin.get("physics_share"));
+        out.printf(Locale.ROOT, "steps/s         %.2f over %s steps%n", (double) res.get("steps_per_second"), res.get("steps"));
+    }
+
+    private int generate(List<String> args) {
+        Options o = new Options(args, Set.of("--task", "--preset", "--seed", "--out", "--cache"), Set.of());
+        Task task = Tasks.byName(o.string("--task", "pendulum"));
+        String preset = o.choice("--preset", "full", "full", "small");
+        long seed = o.integer("--seed", 0);
+        Path root = o.has("--cache") ? Path.of(o.string("--cache", null)) : DatasetStore.defaultCacheRoot();
+        Path dir = o.has("--out") ? Path.of(o.string("--out", null)) : root.resolve(task.name() + "-" + preset + "-seed" + seed);
+        if (Files.exists(dir.resolve(DatasetStore.MANIFEST))) {
+            out.println(dir.toAbsolutePath() + " (already there; delete it to regenerate)");
+            return OK;
+        }
+        checkWritable(dir);
+        Dataset d = task.generate(preset, seed);
+        try {
+            Files.createDirectories(dir.toAbsolutePath().getParent());
+            DatasetStore.save(dir, d);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
+        }
+        out.println(dir.toAbsolutePath());
+        return OK;
+    }
+
+    private int evaluate(List<String> args) {
+        Options eo = new Options(args, Set.of("--run", "--data", "--split"), Set.of("--json"));
+        if (!eo.has("--run")) throw new ConfigException("evaluate needs --run DIR (a folder written by train)");
+        Path run = Path.of(eo.string("--run", null));
+        String split = eo.choice("--split", "test", "train", "valid", "test");
+        List<String> a = new ArrayList<>(RunSetup.argsOf(run));
+        if (eo.has("--data")) {
+            int i = a.indexOf("--data");
+            if (i >= 0) a.subList(i, i + 2).clear();
+            a.add("--data");
+            a.add(eo.string("--data", null));
+        }
+        RunSetup setup = new RunSetup(new Options(a, RunSetup.VALUED, Set.of("--quiet")));
+        RunSetup.Data data = setup.loadData();
+        OdeHybrid model = setup.model(data);
+        Checkpoint c = Checkpoint.read(run);
+        float[] best = c.bestParams();
+        if (best.length != model.parameterCount()) {
+            throw new DataException(run.resolve(Checkpoint.FILE) + ": holds " + best.length + " parameters, the run's model has " + model.parameterCount());
+        }
+        try (TrainingEngine engine = setup.engine(model, data)) {
+            var seqs = switch (split) {
+                case "train" -> data.train();
+                case "valid" -> data.valid();
+                default -> data.test();
+            };
+            TrainingEngine.Metrics m = engine.evaluate(best, 0, seqs);
+            double[] theta = model.physicalTheta(best, 0);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("run", run.toString());
+            r.put("split", split);
+            r.put("epochs_done", c.epochsDone());
+            r.put("theta", theta);
+            if (data.thetaStar() != null) r.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
+            r.put("mse", m.mse());
+            r.put("mse_science_only", m.scienceOnlyMse());
+            r.put("physics_share", m.physicsShare());
+            if (eo.flag("--json")) {
+                out.println(Json.write(r));
+            } else {
+                r.forEach((k, v) -> out.println(String.format(Locale.ROOT, "%-17s %s", k, v instanceof double[] d ? Arrays.toString(d) : v)));
+            }
+            return OK;
+        }
+    }
+
+    private int devices(List<String> args) {
+        new Options(args, Set.of(), Set.of());
+        out.printf(Locale.ROOT, "cpu   available: %d threads, %d-bit vectors (Vector API), Java %s%n",
+                Runtime.getRuntime().availableProcessors(), CpuOdeBackend.vectorLength() * 32, System.getProperty("java.version"));
+        out.println("cuda  unavailable: " + Devices.cudaStatus());
+        return OK;
+    }
+}

@@ -1,0 +1,242 @@
+package hybridsam.train;
+
+import hybridsam.model.Sequences;
+import hybridsam.model.ThetaSpec;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The training loop: seeded shuffling, minibatches, validation every epoch, the best-by-validation
+ * parameters, optional early stopping, a checkpoint after every epoch and a final test evaluation.
+ * It drives any {@link TrainingEngine} and works on K replicas at once; each replica keeps its own
+ * seed, shuffling, history and best epoch.
+ */
+public final class Trainer {
+
+    /** The data and settings of a run that the trainer needs. */
+    public record Plan(Sequences train, Sequences valid, Sequences test, ThetaSpec thetaSpec,
+                       double[] thetaStar, double[] thetaMn, int epochs, int batchSize, int patience, long[] seeds) {
+        public Plan {
+            if (epochs < 1) throw new ConfigException("--epochs must be at least 1 (got " + epochs + ")");
+            if (batchSize < 1) throw new ConfigException("--batch must be at least 1 (got " + batchSize + ")");
+            if (patience < 0) throw new ConfigException("--patience must be >= 0 (got " + patience + ")");
+            if (batchSize > train.count()) {
+                throw new ConfigException("--batch " + batchSize + " exceeds the " + train.count() + " training sequences");
+            }
+        }
+    }
+
+    private final TrainingEngine engine;
+    private final Plan plan;
+    private final Path checkpointDir;
+    private final Progress progress;
+    private final int K;
+    private final int P;
+
+    // bookkeeping, saved in every checkpoint
+    private final List<List<Map<String, Object>>> history = new ArrayList<>();
+    private final double[] bestValid;
+    private final int[] bestEpoch;
+    private float[] bestParams;
+    private double trainSeconds;
+    private long steps;
+
+    public Trainer(TrainingEngine engine, Plan plan, Path checkpointDir, Progress progress) {
+        this.engine = engine;
+        this.plan = plan;
+        this.checkpointDir = checkpointDir;
+        this.progress = progress;
+        this.K = engine.replicas();
+        if (plan.seeds().length != K) throw new IllegalArgumentException("one seed per replica");
+        this.P = engine.state().params().length / K;
+        this.bestValid = new double[K];
+        this.bestEpoch = new int[K];
+        java.util.Arrays.fill(bestValid, Double.POSITIVE_INFINITY);
+        for (int r = 0; r < K; r++) history.add(new ArrayList<>());
+        this.bestParams = engine.state().params();
+    }
+
+    /** The order of the training sequences in an epoch: depends on (seed, epoch) only. */
+    static int[] permutation(int n, long seed, int epoch) {
+        SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch);
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    public static double thetaError(double[] theta, double[] reference) {
+        double s = 0;
+        for (int i = 0; i < theta.length; i++) s += Math.abs(theta[i] - reference[i]) / Math.abs(reference[i]);
+        return s / theta.length;
+    }
+
+    /** Runs (or continues, when resume is given) the training and returns the results per replica. */
+    public List<Map<String, Object>> run(Checkpoint resume) {
+        int startEpoch = 0;
+        if (resume != null) startEpoch = restore(resume);
+        int n = plan.train().count(), B = plan.batchSize();
+        int stepsPerEpoch = (n + B - 1) / B;
+        int epoch = startEpoch;
+        while (epoch < plan.epochs()) {
+            epoch++;
+            int[][] perms = new int[K][];
+            for (int r = 0; r < K; r++) perms[r] = permutation(n, plan.seeds()[r], epoch);
+            double[] lossSum = new double[K];
+            long t0 = System.nanoTime();
+            for (int s = 0; s < stepsPerEpoch; s++) {
+                int from = s * B, b = Math.min(B, n - from);
+                int[] batch = new int[K * b];
+                for (int r = 0; r < K; r++) System.arraycopy(perms[r], from, batch, r * b, b);
+                double[] loss = engine.step(batch, b);
+                steps++;
+                for (int r = 0; r < K; r++) {
+                    if (!Double.isFinite(loss[r])) throw new DivergenceException(epoch, s + 1, r, loss[r]);
+                    lossSum[r] += loss[r] * b;
+                }
+                progress.step(epoch, s + 1, stepsPerEpoch, loss[0]);
+            }
+            trainSeconds += (System.nanoTime() - t0) / 1e9;
+            endOfEpoch(epoch, lossSum, n);
+            if (checkpointDir != null) writeCheckpoint(epoch);
+            if (plan.patience() > 0 && allStale(epoch)) break;
+        }
+        return results(epoch);
+    }
+
+    private boolean allStale(int epoch) {
+        for (int r = 0; r < K; r++) if (epoch - bestEpoch[r] < plan.patience()) return false;
+        return true;
+    }
+
+    private void endOfEpoch(int epoch, double[] lossSum, int n) {
+        OptimizerState st = engine.state();
+        float[] params = st.params();
+        for (int r = 0; r < K; r++) {
+            double valid = engine.mse(params, r, plan.valid());
+            if (!Double.isFinite(valid)) throw new DivergenceException(epoch, 0, r, valid);
+            double[] theta = plan.thetaSpec().physical(params, r * P);
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("epoch", epoch);
+            rec.put("train_loss", lossSum[r] / n);
+            rec.put("valid_mse", valid);
+            rec.put("theta", theta);
+            if (plan.thetaStar() != null) rec.put("theta_error", thetaError(theta, plan.thetaStar()));
+            history.get(r).add(rec);
+            if (valid < bestValid[r]) {
+                bestValid[r] = valid;
+                bestEpoch[r] = epoch;
+                System.arraycopy(params, r * P, bestParams, r * P, P);
+            }
+            if (r == 0) {
+                progress.epoch(epoch, plan.epochs(), lossSum[r] / n, valid, theta,
+                        plan.thetaStar() == null ? Double.NaN : thetaError(theta, plan.thetaStar()));
+            }
+        }
+    }
+
+    private Map<String, Object> bookkeeping() {
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("history", history);
+        // JSON has no infinity: a replica with no finite validation yet is stored as null
+        List<Object> bv = new ArrayList<>();
+        for (double v : bestValid) bv.add(Double.isFinite(v) ? v : null);
+        b.put("best_valid", bv);
+        b.put("best_epoch", bestEpoch);
+        b.put("train_seconds", trainSeconds);
+        b.put("steps", steps);
+        return b;
+    }
+
+    private void writeCheckpoint(int epoch) {
+        try {
+            new Checkpoint(epoch, engine.state(), bestParams, bookkeeping()).write(checkpointDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint into " + checkpointDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private int restore(Checkpoint c) {
+        engine.load(c.state());
+        bestParams = c.bestParams().clone();
+        Map<String, Object> b = c.bookkeeping();
+        List<Object> h = (List<Object>) b.get("history");
+        List<Object> bv = (List<Object>) b.get("best_valid");
+        List<Object> be = (List<Object>) b.get("best_epoch");
+        if (h == null || h.size() != K || bv == null || be == null) {
+            throw new IllegalArgumentException("checkpoint does not match this run (" + K + " replicas)");
+        }
+        for (int r = 0; r < K; r++) {
+            history.get(r).clear();
+            for (Object rec : (List<Object>) h.get(r)) {
+                Map<String, Object> m = new LinkedHashMap<>((Map<String, Object>) rec);
+                m.put("epoch", ((Number) m.get("epoch")).intValue());
+                m.put("theta", toDoubles((List<Object>) m.get("theta")));
+                history.get(r).add(m);
+            }
+            Object v = bv.get(r);
+            bestValid[r] = v == null ? Double.POSITIVE_INFINITY : ((Number) v).doubleValue();
+            bestEpoch[r] = ((Number) be.get(r)).intValue();
+        }
+        trainSeconds = ((Number) b.get("train_seconds")).doubleValue();
+        steps = ((Number) b.get("steps")).longValue();
+        return c.epochsDone();
+    }
+
+    private static double[] toDoubles(List<Object> l) {
+        double[] d = new double[l.size()];
+        for (int i = 0; i < d.length; i++) d[i] = ((Number) l.get(i)).doubleValue();
+        return d;
+    }
+
+    private List<Map<String, Object>> results(int lastEpoch) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        float[] last = engine.state().params();
+        for (int r = 0; r < K; r++) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("seed", plan.seeds()[r]);
+            m.put("epochs_run", lastEpoch);
+            m.put("best_epoch", bestEpoch[r]);
+            double[] theta = plan.thetaSpec().physical(bestParams, r * P);
+            TrainingEngine.Metrics test = engine.evaluate(bestParams, r, plan.test());
+            Map<String, Object> fin = new LinkedHashMap<>();
+            fin.put("theta", theta);
+            if (plan.thetaStar() != null) fin.put("theta_error", thetaError(theta, plan.thetaStar()));
+            if (plan.thetaMn() != null) fin.put("theta_mn_error", thetaError(theta, plan.thetaMn()));
+            fin.put("valid_mse", bestValid[r]);
+            fin.put("test_mse", test.mse());
+            fin.put("test_mse_science_only", test.scienceOnlyMse());
+            fin.put("physics_share", test.physicsShare());
+            m.put("final", fin);
+            Map<String, Object> lastRec = new LinkedHashMap<>();
+            double[] thetaLast = plan.thetaSpec().physical(last, r * P);
+            lastRec.put("theta", thetaLast);
+            if (plan.thetaStar() != null) lastRec.put("theta_error", thetaError(thetaLast, plan.thetaStar()));
+            m.put("last_epoch", lastRec);
+            m.put("history", history.get(r));
+            out.add(m);
+        }
+        return out;
+    }
+
+    public double trainSeconds() {
+        return trainSeconds;
+    }
+
+    public long steps() {
+        return steps;
+    }
+}
