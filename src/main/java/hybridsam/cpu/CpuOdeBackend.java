@@ -19,7 +19,7 @@ import java.util.concurrent.Future;
  * vector length, never on the thread count; each chunk's partial sums land in their own slot and
  * are added in chunk order. So the numbers are bit for bit the same with 1 thread or 64.
  */
-public final class CpuOdeBackend implements AutoCloseable {
+public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoCloseable {
     /** Samples per chunk at most: 64 keeps a chunk's activations for a 98-step rollout near 13 MB. */
     public static final int MAX_CHUNK = 64;
 
@@ -82,6 +82,7 @@ public final class CpuOdeBackend implements AutoCloseable {
      * batch[r*B .. r*B+B) at params[r*P ..], and grads[r*P ..] = its gradient with respect to
      * (u, φ). P is the model's parameter count.
      */
+    @Override
     public void lossAndGradient(int K, float[] params, Sequences data, int[] batch, int B,
                                 float[] grads, double[] losses) {
         int P = model.parameterCount();

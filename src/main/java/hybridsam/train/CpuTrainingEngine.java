@@ -7,6 +7,7 @@ import hybridsam.model.Sequences;
 /** The rules of method.md §2 on the CPU backend: the reference for every other engine. */
 public final class CpuTrainingEngine implements TrainingEngine {
     private final CpuOdeBackend backend;
+    private final Gradients gradients;
     private final OdeHybrid model;
     private final Sequences train;
     private final RuleConfig[] rules;
@@ -17,7 +18,13 @@ public final class CpuTrainingEngine implements TrainingEngine {
 
     /** One rule configuration per replica (replicas may differ in their hyperparameters). */
     public CpuTrainingEngine(CpuOdeBackend backend, Sequences train, RuleConfig[] rules, float[] initialParams) {
+        this(backend, backend, train, rules, initialParams);
+    }
+
+    /** With the gradients taken from elsewhere (tests watch the points a rule evaluates at). */
+    CpuTrainingEngine(CpuOdeBackend backend, Gradients gradients, Sequences train, RuleConfig[] rules, float[] initialParams) {
         this.backend = backend;
+        this.gradients = gradients;
         this.model = backend.model();
         this.train = train;
         this.rules = rules.clone();
@@ -49,7 +56,7 @@ public final class CpuTrainingEngine implements TrainingEngine {
     public double[] step(int[] batch, int B) {
         float[] p = state.params();
         long t = state.step() + 1;
-        backend.lossAndGradient(K, p, train, batch, B, grad, loss);
+        gradients.lossAndGradient(K, p, train, batch, B, grad, loss);
         int nTheta = model.thetaCount();
         boolean anyPerturbed = false;
         for (int r = 0; r < K; r++) {
@@ -69,7 +76,7 @@ public final class CpuTrainingEngine implements TrainingEngine {
             }
         }
         if (anyPerturbed) {
-            backend.lossAndGradient(K, p, train, batch, B, grad2, loss2);
+            gradients.lossAndGradient(K, p, train, batch, B, grad2, loss2);
             for (int r = 0; r < K; r++) {
                 RuleConfig cfg = rules[r];
                 if (!cfg.method().perturbs()) continue;
