@@ -1,7 +1,6 @@
 package hybridsam.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -132,10 +131,15 @@ final class DenseKernels {
         }
     }
 
-    /** out[j] = Σ_lane lanes[j*L + lane], in a fixed order, for j in [0, n). */
+    /**
+     * out[j] = Σ_lane lanes[j*L + lane], summed lane 0 first, for j in [0, n). Scalar on purpose:
+     * the order of the Vector API's reduceLanes is unspecified and may change with the JIT.
+     */
     static void reduceLanes(float[] lanes, int n, float[] out, int outOff) {
         for (int j = 0; j < n; j++) {
-            out[outOff + j] = FloatVector.fromArray(S, lanes, j * L).reduceLanes(VectorOperators.ADD);
+            float s = 0f;
+            for (int l = 0; l < L; l++) s += lanes[j * L + l];
+            out[outOff + j] = s;
         }
     }
 }

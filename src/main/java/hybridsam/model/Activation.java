@@ -1,6 +1,7 @@
 package hybridsam.model;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -27,10 +28,36 @@ public enum Activation {
     public float apply(float a) {
         switch (this) {
             case RELU: return a > 0f ? a : 0f;
-            case TANH: return (float) Math.tanh(a);
-            case ELU: return a > 0f ? a : (float) Math.expm1(a);
+            case TANH: return tanh(FloatVector.broadcast(S, a)).lane(0);
+            case ELU: return a > 0f ? a : (float) StrictMath.expm1(a);
             default: return softplus(a);
         }
+    }
+
+    /*
+     * tanh from IEEE add, multiply, divide and integer bit operations only. The Vector API's own
+     * TANH gives different bits before and after the JIT compiles a loop (scalar Math.tanh versus
+     * a vector library), which would make training depend on warm-up; these operations give the
+     * same bits in every execution mode. tanh(a) = m / (m + 2) with m = e^{2a} - 1 computed as
+     * 2^n (e^r - 1) + (2^n - 1), r = 2a - n ln2, so no step cancels. Within three float ulps of tanh.
+     */
+    private static final float CLAMP = 10f; // tanh(10) rounds to 1f
+    private static final float LOG2E = 1.44269504f, LN2_HI = 0.693145752f, LN2_LO = 1.42860677e-6f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding it rounds a float to an integer
+
+    static FloatVector tanh(FloatVector x) {
+        FloatVector y = x.abs().min(CLAMP).mul(2f);
+        FloatVector t = y.mul(LOG2E).add(ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = y.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
+        // e^r - 1 = r (1 + r/2 + r²/6 + ... + r⁶/5040), |r| ≤ ln2/2
+        FloatVector em1r = r.mul(1f / 5040f).add(1f / 720f).mul(r).add(1f / 120f).mul(r).add(1f / 24f)
+                .mul(r).add(1f / 6f).mul(r).add(0.5f).mul(r).add(1f).mul(r);
+        IntVector bits = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector scale = bits.reinterpretAsFloats();
+        FloatVector m = em1r.fma(scale, scale.sub(1f));
+        FloatVector mag = m.div(m.add(2f));
+        return mag.blend(mag.neg(), x.compare(VectorOperators.LT, 0f));
     }
 
     /** dh/da expressed through h = apply(a). */
@@ -39,13 +66,13 @@ public enum Activation {
             case RELU: return h > 0f ? 1f : 0f;
             case TANH: return 1f - h * h;
             case ELU: return h > 0f ? 1f : h + 1f;
-            default: return (float) -Math.expm1(-h); // sigmoid(a) = 1 - exp(-softplus(a))
+            default: return (float) -StrictMath.expm1(-h); // sigmoid(a) = 1 - exp(-softplus(a))
         }
     }
 
     private static float softplus(float a) {
         // log(1 + e^a) without overflow for large a
-        return a > 0f ? a + (float) Math.log1p(Math.exp(-a)) : (float) Math.log1p(Math.exp(a));
+        return a > 0f ? a + (float) StrictMath.log1p(StrictMath.exp(-a)) : (float) StrictMath.log1p(StrictMath.exp(a));
     }
 
     /** Applies the activation in place to x[off, off+n); n is a multiple of the species length. */
@@ -53,9 +80,7 @@ public enum Activation {
         int L = S.length();
         switch (this) {
             case TANH:
-                for (int i = 0; i < n; i += L) {
-                    FloatVector.fromArray(S, x, off + i).lanewise(VectorOperators.TANH).intoArray(x, off + i);
-                }
+                for (int i = 0; i < n; i += L) tanh(FloatVector.fromArray(S, x, off + i)).intoArray(x, off + i);
                 break;
             case RELU:
                 for (int i = 0; i < n; i += L) {

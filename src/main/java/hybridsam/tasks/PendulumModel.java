@@ -24,7 +24,7 @@ public final class PendulumModel implements ScientificModel {
         float w = (float) theta[0];
         for (int c = 0; c < C; c++) {
             out[outOff + c] = z[zOff + C + c];
-            out[outOff + C + c] = -w * (float) Math.sin(z[zOff + c]);
+            out[outOff + C + c] = -w * (float) StrictMath.sin(z[zOff + c]);
         }
     }
 
@@ -36,9 +36,9 @@ public final class PendulumModel implements ScientificModel {
         for (int c = 0; c < C; c++) {
             float q = z[zOff + c];
             float gp = g[gOff + C + c];
-            gz[gzOff + c] += -w * (float) Math.cos(q) * gp;
+            gz[gzOff + c] += -w * (float) StrictMath.cos(q) * gp;
             gz[gzOff + C + c] += g[gOff + c];
-            gw -= (double) gp * (float) Math.sin(q);
+            gw -= (double) gp * (float) StrictMath.sin(q);
         }
         gTheta[0] += gw;
     }
