@@ -109,6 +109,7 @@ public final class Main {
         Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.science().theta(),
                 data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, new long[]{setup.seed});
         Checkpoint checkpoint = resume != null ? Checkpoint.read(dir) : null;
+        boolean dirExisted = Files.exists(dir);
         try (TrainingEngine engine = setup.engine(model, data)) {
             Map<String, Object> config = setup.describe(data, model);
             config.put("backend", engine.describe());
@@ -129,9 +130,11 @@ public final class Main {
             } catch (DivergenceException e) {
                 progress.finishLine();
                 err.println("hybridsam train: " + e.getMessage());
-                err.println(Files.exists(dir.resolve(Checkpoint.FILE))
+                boolean kept = Files.exists(dir.resolve(Checkpoint.FILE));
+                if (!kept && resume == null) removeFreshRun(dir, dirExisted);
+                err.println(kept
                         ? "  the last good checkpoint (end of epoch " + (e.epoch - 1) + ") is kept in " + dir.resolve(Checkpoint.FILE)
-                        : "  no checkpoint was written (it diverged in the first epoch)");
+                        : "  no checkpoint was written (it diverged in the first epoch), so nothing is left in " + dir);
                 err.println("  try a smaller --lr-nn / --lr-theta, a gradient clip (--clip 5), or a smaller --rho");
                 return DIVERGED;
             }
@@ -147,6 +150,23 @@ public final class Main {
             writeJson(dir, "results.json", res);
             printSummary(res, setup.task.science().theta().names());
             return OK;
+        }
+    }
+
+    /**
+     * A run that diverged before its first checkpoint has nothing worth keeping: remove its
+     * config.json (and the folder, if this run created it) so the same --out can be used again.
+     */
+    private static void removeFreshRun(Path dir, boolean dirExisted) {
+        try {
+            Files.deleteIfExists(dir.resolve("config.json"));
+            if (!dirExisted) {
+                try (var s = Files.list(dir)) {
+                    if (s.findAny().isEmpty()) Files.delete(dir);
+                }
+            }
+        } catch (IOException ignored) {
+            // best effort: the divergence is what gets reported
         }
     }
 
