@@ -4,6 +4,7 @@ import hybridsam.io.Dataset;
 import hybridsam.model.Activation;
 import hybridsam.model.ScientificModel;
 import hybridsam.tasks.data.DuffingData;
+import hybridsam.tasks.data.OdeDataSettings;
 import hybridsam.tasks.data.PendulumData;
 import hybridsam.train.ConfigException;
 
@@ -43,7 +44,7 @@ public final class Tasks {
         }
 
         public Dataset generate(String preset, long seed) {
-            return PendulumData.generate(preset, PendulumData.preset(preset), seed);
+            return PendulumData.generate(preset, OdeDataSettings.preset(preset), seed);
         }
     };
 
@@ -73,7 +74,7 @@ public final class Tasks {
         }
 
         public Dataset generate(String preset, long seed) {
-            return DuffingData.generate(preset, DuffingData.preset(preset), seed);
+            return DuffingData.generate(preset, OdeDataSettings.preset(preset), seed);
         }
     };
 

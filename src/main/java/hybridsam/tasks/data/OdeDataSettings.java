@@ -38,4 +38,23 @@ public record OdeDataSettings(int nTrain, int nValid, int nTest, int frames, dou
     public int total() {
         return Math.addExact(Math.addExact(nTrain, nValid), nTest);
     }
+
+    /** The experiment's sizes (pendulum and duffing alike): 400 / 100 / 200 sequences of 50 frames every 0.2, noise 0.01. */
+    public static OdeDataSettings full() {
+        return new OdeDataSettings(400, 100, 200, 50, 0.2, 0.01);
+    }
+
+    /** Sizes for tests and CI: 64 / 32 / 32 sequences of 25 frames. */
+    public static OdeDataSettings small() {
+        return new OdeDataSettings(64, 32, 32, 25, 0.2, 0.01);
+    }
+
+    /** The settings of a named preset ("full" or "small"). */
+    public static OdeDataSettings preset(String name) {
+        return switch (name) {
+            case "full" -> full();
+            case "small" -> small();
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (expected full or small)");
+        };
+    }
 }

@@ -25,15 +25,15 @@ class DuffingDataTest {
 
     @BeforeAll
     static void generateFull() {
-        fullData = DuffingData.generate("full", DuffingData.full(), 0);
-        fullSim = DuffingData.simulate(DuffingData.full(), 0);
+        fullData = DuffingData.generate("full", OdeDataSettings.full(), 0);
+        fullSim = DuffingData.simulate(OdeDataSettings.full(), 0);
     }
 
     @Test
     void sameSeedGivesBitIdenticalArraysAndOtherSeedDiffers() {
-        Dataset a = DuffingData.generate("small", DuffingData.small(), 42);
-        Dataset b = DuffingData.generate("small", DuffingData.small(), 42);
-        Dataset c = DuffingData.generate("small", DuffingData.small(), 43);
+        Dataset a = DuffingData.generate("small", OdeDataSettings.small(), 42);
+        Dataset b = DuffingData.generate("small", OdeDataSettings.small(), 42);
+        Dataset c = DuffingData.generate("small", OdeDataSettings.small(), 43);
         for (String name : List.of("train_obs", "valid_obs", "test_obs")) {
             assertArrayEquals(a.arrays().get(name).data(), b.arrays().get(name).data(), name);
             assertFalse(Arrays.equals(a.arrays().get(name).data(), c.arrays().get(name).data()), name);
@@ -43,7 +43,7 @@ class DuffingDataTest {
 
     @Test
     void shapesFollowThePreset() {
-        Dataset small = DuffingData.generate("small", DuffingData.small(), 1);
+        Dataset small = DuffingData.generate("small", OdeDataSettings.small(), 1);
         assertShape(small.arrays().get("train_obs"), 64, 25, 2);
         assertShape(small.arrays().get("valid_obs"), 32, 25, 2);
         assertShape(small.arrays().get("test_obs"), 32, 25, 2);
@@ -75,7 +75,7 @@ class DuffingDataTest {
 
     @Test
     void cleanTrajectoriesMatchAnIndependentRk4() {
-        OdeSimulation sim = DuffingData.simulate(DuffingData.small(), 5);
+        OdeSimulation sim = DuffingData.simulate(OdeDataSettings.small(), 5);
         double[][][] some = Arrays.copyOf(sim.clean().test(), 16);
         double worst = OdeTestSupport.maxDeviationFromRk4(DuffingData.truth(), some, 0.2);
         assertTrue(worst < 1e-7, "max deviation from RK4 " + worst);

@@ -35,9 +35,9 @@ class OdeDataSettingsTest {
 
     @Test
     void presetsAreNamed() {
-        assertTrue(PendulumData.preset("full").equals(PendulumData.full()));
-        assertTrue(DuffingData.preset("small").equals(DuffingData.small()));
-        rejected("medium", () -> PendulumData.preset("medium"));
-        rejected("preset", () -> PendulumData.generate(" ", PendulumData.small(), 0));
+        assertTrue(OdeDataSettings.preset("full").equals(OdeDataSettings.full()));
+        assertTrue(OdeDataSettings.preset("small").equals(OdeDataSettings.small()));
+        rejected("medium", () -> OdeDataSettings.preset("medium"));
+        rejected("preset", () -> PendulumData.generate(" ", OdeDataSettings.small(), 0));
     }
 }

@@ -27,15 +27,15 @@ class PendulumDataTest {
 
     @BeforeAll
     static void generateFull() {
-        fullData = PendulumData.generate("full", PendulumData.full(), 0);
-        fullSim = PendulumData.simulate(PendulumData.full(), 0);
+        fullData = PendulumData.generate("full", OdeDataSettings.full(), 0);
+        fullSim = PendulumData.simulate(OdeDataSettings.full(), 0);
     }
 
     @Test
     void sameSeedGivesBitIdenticalArraysAndOtherSeedDiffers() {
-        Dataset a = PendulumData.generate("small", PendulumData.small(), 7);
-        Dataset b = PendulumData.generate("small", PendulumData.small(), 7);
-        Dataset c = PendulumData.generate("small", PendulumData.small(), 8);
+        Dataset a = PendulumData.generate("small", OdeDataSettings.small(), 7);
+        Dataset b = PendulumData.generate("small", OdeDataSettings.small(), 7);
+        Dataset c = PendulumData.generate("small", OdeDataSettings.small(), 8);
         for (String name : List.of("train_obs", "valid_obs", "test_obs")) {
             assertArrayEquals(a.arrays().get(name).data(), b.arrays().get(name).data(), name);
             assertFalse(Arrays.equals(a.arrays().get(name).data(), c.arrays().get(name).data()), name);
@@ -45,7 +45,7 @@ class PendulumDataTest {
 
     @Test
     void shapesFollowThePreset() {
-        Dataset small = PendulumData.generate("small", PendulumData.small(), 1);
+        Dataset small = PendulumData.generate("small", OdeDataSettings.small(), 1);
         assertEquals(List.of("train_obs", "valid_obs", "test_obs"), List.copyOf(small.arrays().keySet()));
         assertShape(small.arrays().get("train_obs"), 64, 25, 2);
         assertShape(small.arrays().get("valid_obs"), 32, 25, 2);
@@ -85,7 +85,7 @@ class PendulumDataTest {
 
     @Test
     void cleanTrajectoriesMatchAnIndependentRk4() {
-        OdeSimulation sim = PendulumData.simulate(PendulumData.small(), 3);
+        OdeSimulation sim = PendulumData.simulate(OdeDataSettings.small(), 3);
         double[][][] some = Arrays.copyOf(sim.clean().train(), 16);
         double worst = OdeTestSupport.maxDeviationFromRk4(PendulumData.truth(), some, 0.2);
         assertTrue(worst < 1e-7, "max deviation from RK4 " + worst);
