@@ -15,6 +15,7 @@ public final class CpuTrainingEngine implements TrainingEngine {
     private OptimizerState state;
     private final float[] grad, grad2, eps, saved;
     private final double[] loss, loss2;
+    private final LossTally.Accumulator tally;
 
     /** One rule configuration per replica (replicas may differ in their hyperparameters). */
     public CpuTrainingEngine(CpuOdeBackend backend, Sequences train, RuleConfig[] rules, float[] initialParams) {
@@ -40,6 +41,7 @@ public final class CpuTrainingEngine implements TrainingEngine {
         saved = new float[K * P];
         loss = new double[K];
         loss2 = new double[K];
+        tally = new LossTally.Accumulator(K);
     }
 
     @Override
@@ -97,6 +99,16 @@ public final class CpuTrainingEngine implements TrainingEngine {
         }
         state = new OptimizerState(p, state.adamM(), state.adamV(), state.gradAverage(), t);
         return loss.clone();
+    }
+
+    @Override
+    public void advance(int[] batch, int B) {
+        tally.add(step(batch, B), B);
+    }
+
+    @Override
+    public LossTally drainLosses() {
+        return tally.drain();
     }
 
     @Override

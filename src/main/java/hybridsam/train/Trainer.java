@@ -33,6 +33,9 @@ public final class Trainer {
         }
     }
 
+    /** Steps between loss read-backs (a GPU engine's only host round trip). */
+    static final int REPORT_EVERY = 16;
+
     private final TrainingEngine engine;
     private final Plan plan;
     private final Path checkpointDir;
@@ -95,18 +98,28 @@ public final class Trainer {
             int[][] perms = new int[K][];
             for (int r = 0; r < K; r++) perms[r] = permutation(n, plan.seeds()[r], epoch);
             double[] lossSum = new double[K];
+            double shown = Double.NaN;
+            int reported = 0;
             long t0 = System.nanoTime();
             for (int s = 0; s < stepsPerEpoch; s++) {
                 int from = s * B, b = Math.min(B, n - from);
                 int[] batch = new int[K * b];
                 for (int r = 0; r < K; r++) System.arraycopy(perms[r], from, batch, r * b, b);
-                double[] loss = engine.step(batch, b);
+                engine.advance(batch, b);
                 steps++;
-                for (int r = 0; r < K; r++) {
-                    if (!Double.isFinite(loss[r])) throw new DivergenceException(epoch, s + 1, r, loss[r]);
-                    lossSum[r] += loss[r] * b;
+                // losses come back every REPORT_EVERY steps and at the end of the epoch
+                if (s + 1 == stepsPerEpoch || (s + 1) % REPORT_EVERY == 0) {
+                    LossTally t = engine.drainLosses();
+                    for (int r = 0; r < K; r++) {
+                        if (t.firstNonFinite()[r] > 0) {
+                            throw new DivergenceException(epoch, reported + t.firstNonFinite()[r], r, t.sums()[r]);
+                        }
+                        lossSum[r] += t.sums()[r];
+                    }
+                    shown = t.sums()[0] / ((double) (from + b) - (double) reported * B);
+                    reported = s + 1;
                 }
-                progress.step(epoch, s + 1, stepsPerEpoch, loss[0]);
+                progress.step(epoch, s + 1, stepsPerEpoch, shown);
             }
             trainSeconds += (System.nanoTime() - t0) / 1e9;
             endOfEpoch(epoch, lossSum, n);

@@ -19,6 +19,15 @@ public interface TrainingEngine extends AutoCloseable {
      */
     double[] step(int[] batch, int batchSize);
 
+    /**
+     * One step like {@link #step}, without waiting for or reading back its loss: the loss goes
+     * into the tally that {@link #drainLosses} reads.
+     */
+    void advance(int[] batch, int batchSize);
+
+    /** The losses of the steps advanced since the last call; starts a new tally. */
+    LossTally drainLosses();
+
     OptimizerState state();
 
     void load(OptimizerState state);

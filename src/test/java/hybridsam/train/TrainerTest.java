@@ -38,6 +38,74 @@ class TrainerTest {
         return new CpuTrainingEngine(new CpuOdeBackend(model, 2), train, new RuleConfig[]{rule}, Fixtures.randomParams(model, 1, 7));
     }
 
+    /** Passes everything to a CPU engine; tests override what they falsify. */
+    static class Delegating implements TrainingEngine {
+        final CpuTrainingEngine inner;
+        final LossTally.Accumulator tally = new LossTally.Accumulator(1);
+
+        Delegating(CpuTrainingEngine inner) {
+            this.inner = inner;
+        }
+
+        public String describe() {
+            return "test";
+        }
+
+        public int replicas() {
+            return 1;
+        }
+
+        public double[] step(int[] batch, int B) {
+            return inner.step(batch, B);
+        }
+
+        public void advance(int[] batch, int B) {
+            tally.add(step(batch, B), B);
+        }
+
+        public LossTally drainLosses() {
+            return tally.drain();
+        }
+
+        public OptimizerState state() {
+            return inner.state();
+        }
+
+        public void load(OptimizerState s) {
+            inner.load(s);
+        }
+
+        public Metrics evaluate(float[] p, int r, Sequences s) {
+            return inner.evaluate(p, r, s);
+        }
+
+        public double mse(float[] p, int r, Sequences s) {
+            return inner.mse(p, r, s);
+        }
+
+        public void close() {
+        }
+    }
+
+    @Test
+    void earlyStoppingEndsPatienceEpochsAfterTheBestOne() {
+        double[] scores = {5, 4, 4.5, 4.6, 4.7, 3, 2, 1};
+        try (CpuTrainingEngine inner = engine()) {
+            TrainingEngine scripted = new Delegating(inner) {
+                int calls;
+
+                @Override
+                public double mse(float[] p, int r, Sequences s) {
+                    return scores[calls++];
+                }
+            };
+            Trainer.Plan plan = new Trainer.Plan(train, valid, test, model.science().theta(), null, null, 8, 6, 2, new long[]{7});
+            Map<String, Object> r = new Trainer(scripted, plan, null, Progress.NONE).run(null).get(0);
+            assertEquals(4, r.get("epochs_run"), "best at epoch 2, two epochs without improvement");
+            assertEquals(2, r.get("best_epoch"));
+        }
+    }
+
     /** Stops the run by throwing once the given epoch starts, as a crash would. */
     static final class Crash extends RuntimeException {
     }
@@ -71,40 +139,14 @@ class TrainerTest {
     @Test
     void divergenceNamesEpochAndStepAndKeepsTheLastGoodCheckpoint(@TempDir Path dir) throws Exception {
         try (CpuTrainingEngine inner = engine()) {
-            TrainingEngine poisoned = new TrainingEngine() {
+            TrainingEngine poisoned = new Delegating(inner) {
                 int steps;
 
-                public String describe() {
-                    return "test";
-                }
-
-                public int replicas() {
-                    return 1;
-                }
-
+                @Override
                 public double[] step(int[] batch, int B) {
                     double[] l = inner.step(batch, B);
                     // 20 sequences, batch 6: 4 steps an epoch; step 3 of epoch 2 is the 7th
                     return ++steps == 7 ? new double[]{Double.NaN} : l;
-                }
-
-                public OptimizerState state() {
-                    return inner.state();
-                }
-
-                public void load(OptimizerState s) {
-                    inner.load(s);
-                }
-
-                public Metrics evaluate(float[] p, int r, Sequences s) {
-                    return inner.evaluate(p, r, s);
-                }
-
-                public double mse(float[] p, int r, Sequences s) {
-                    return inner.mse(p, r, s);
-                }
-
-                public void close() {
                 }
             };
             DivergenceException e = assertThrows(DivergenceException.class,
