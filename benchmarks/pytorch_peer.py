@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""PyTorch peer of hybridsam's pendulum training step, for side-by-side timings (issue 4).
+
+The same hybrid as the project's `pendulum` task at the full preset:
+  state z = (q, p); dz/dt = f_sci(z; theta) + f_nn(z), f_sci = (p, -theta sin q),
+  theta = lo + (hi - lo) * sigmoid(u), box [0.1, 4], u the optimised unconstrained value;
+  f_nn an MLP 2-64-64-2 with tanh (PyTorch default initialisation);
+  classic RK4 with step 0.1 from the first observed frame, 50 frames every 0.2 (98 RK4 steps);
+  loss = mean over batch x 49 frames x 2 of the squared error over frames 1..49;
+  batch 256 drawn from 400 synthetic sequences generated here (damped pendulum,
+  omega0^2 = (2 pi / 6)^2, alpha = 0.2, APHYNITY initial states, noise 0.01).
+Rules (method.md section 2):
+  erm:  Adam step with grad L(theta, phi).
+  fsam: g = grad L at (theta, phi); d = g_phi - sigma m_{t-1}, m_t = lam m_{t-1} + (1 - lam) g_phi
+        (first step: m = g_phi, d = g_phi); eps = rho d / (||d|| + 1e-12);
+        phi += eps; g' = grad L at (theta, phi + eps); phi restored from a saved copy;
+        clip the global norm of g' over (theta, phi) to 5; Adam step with g'
+        (lr 1e-2 for u, 1e-3 for phi; betas 0.9, 0.999; eps 1e-8).
+Variants timed (median training steps/s after warm-up, per-step CUDA events):
+  eager, eager-erm          plain PyTorch, foreach ops and fused Adam
+  cudagraph, cudagraph-erm  the whole eager step captured once in a CUDA graph and replayed
+  compile-rk4               torch.compile of one RK4 step (small graph), Python loop around it
+  compile-rk4-graph         compile-rk4 inside a manually captured CUDA graph of the whole step
+  compile-step[-ro]         torch.compile of the whole step function (mode default /
+                            reduce-overhead, i.e. with CUDA graphs)
+  compile-loss[-ro]         torch.compile of the rollout loss only (unrolled 98 steps)
+  seq-eager, seq-cudagraph  K independent runs one after another (aggregate steps/s)
+A variant that fails prints why and the script goes on. torch is imported only after the
+arguments are parsed, so --help works without it.
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import traceback
+
+ALL_VARIANTS = [
+    "eager", "eager-erm", "cudagraph", "cudagraph-erm", "compile-rk4", "compile-rk4-graph",
+    "compile-step", "compile-step-ro", "seq-eager", "seq-cudagraph", "compile-loss", "compile-loss-ro",
+]
+
+# the pendulum task, full preset
+FRAMES, FRAME_DT, H = 50, 0.2, 0.1
+SPF = int(round(FRAME_DT / H))          # RK4 steps per frame: 2
+STEPS = (FRAMES - 1) * SPF              # 98
+THETA_LO, THETA_HI = 0.1, 4.0
+OMEGA0_SQ, ALPHA = (2 * math.pi / 6) ** 2, 0.2
+N_TRAIN, NOISE = 400, 0.01
+WIDTH = 64
+# MLP forward FLOPs per sample per RK4 stage, counted as benchmarks/RESULTS.md does
+MLP_FWD_FLOP = 2 * (2 * WIDTH + WIDTH * WIDTH + WIDTH * 2)
+
+torch = None  # bound in main() after argument parsing
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(
+        description="PyTorch peer of hybridsam's pendulum fsam/erm training step (timings).")
+    ap.add_argument("--device", default="cuda", help="cuda (default; falls back to cpu with a warning) or cpu")
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per variant (default 30)")
+    ap.add_argument("--warmup", type=int, default=5, help="warm-up steps per variant before timing (default 5)")
+    ap.add_argument("--batch", type=int, default=256, help="minibatch size (default 256)")
+    ap.add_argument("--variants", default=",".join(ALL_VARIANTS),
+                    help="comma-separated list, run in this order (default: all: %s)" % ",".join(ALL_VARIANTS))
+    ap.add_argument("--seq-k", type=int, default=8, help="K for the sequential-runs variants (default 8)")
+    ap.add_argument("--seq-steps", type=int, default=10, help="timed steps per run in the sequential variants (default 10)")
+    ap.add_argument("--check-steps", type=int, default=4,
+                    help="steps each non-eager variant is compared with eager from the same start (0: off; default 4)")
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="seconds; variants not yet started when it is spent are skipped (0: no limit)")
+    ap.add_argument("--rho", type=float, default=0.05)
+    ap.add_argument("--sigma", type=float, default=1.0)
+    ap.add_argument("--lam", type=float, default=0.9, help="fsam lambda (default 0.9)")
+    ap.add_argument("--lr-theta", type=float, default=1e-2)
+    ap.add_argument("--lr-nn", type=float, default=1e-3)
+    ap.add_argument("--clip", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", metavar="OUT", help="write every figure as JSON to OUT (rewritten after each variant)")
+    return ap.parse_args(argv)
+
+
+# ---------------------------------------------------------------- data
+
+def make_data(n, device, seed):
+    """n noisy damped-pendulum sequences [n, FRAMES, 2], RK4 at step 0.02 (10 per frame)."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    y0 = torch.rand(n, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    radius = 1.3 + torch.rand(n, 1, generator=gen, dtype=torch.float64)  # [1.3, 2.3)
+    y0 = y0 / y0.norm(dim=1, keepdim=True).clamp_min(1e-12) * radius
+    y0 = y0.to(device)
+
+    def f(z):
+        q, p = z[:, 0], z[:, 1]
+        return torch.stack((p, -OMEGA0_SQ * torch.sin(q) - ALPHA * p), dim=1)
+
+    sub = 10
+    h = FRAME_DT / sub
+    z = y0
+    out = [z]
+    for _ in range(FRAMES - 1):
+        for _ in range(sub):
+            k1 = f(z)
+            k2 = f(z + 0.5 * h * k1)
+            k3 = f(z + 0.5 * h * k2)
+            k4 = f(z + h * k3)
+            z = z + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+        out.append(z)
+    x = torch.stack(out, dim=1)
+    noise = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(device)
+    return (x + NOISE * noise).to(torch.float32).contiguous()
+
+
+# ---------------------------------------------------------------- helpers
+
+def global_norm(ts):
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ts)))
+
+
+class Timer:
+    """Per-step times in ms: CUDA events on a GPU, perf_counter with synchronize otherwise."""
+
+    def __init__(self, cuda):
+        self.cuda = cuda
+
+    def sync(self):
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    def per_step(self, fn, n):
+        self.sync()
+        w0 = time.perf_counter()
+        if self.cuda:
+            ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(n)]
+            for a, b in ev:
+                a.record()
+                fn()
+                b.record()
+            self.sync()
+            ms = [a.elapsed_time(b) for a, b in ev]
+        else:
+            ms = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                fn()
+                ms.append((time.perf_counter() - t0) * 1e3)
+        self.sync()
+        return ms, time.perf_counter() - w0
+
+
+# ---------------------------------------------------------------- the hybrid and its training step
+
+class Run:
+    """One training run: parameters, Adam, fsam state, and a step of the chosen kind.
+
+    rk4: 'eager' or 'compiled' (torch.compile of one RK4 step);
+    loss: 'eager' or 'compiled[-ro]' (torch.compile of the whole rollout loss);
+    step: 'eager', 'graph' (manual CUDA graph of the whole step) or 'compiled[-ro]'.
+    """
+
+    def __init__(self, a, data, device, seed, rule="fsam", rk4="eager", loss="eager", step="eager"):
+        nn = torch.nn
+        self.a, self.data, self.device, self.rule = a, data, device, rule
+        self.cuda = device.type == "cuda"
+        torch.manual_seed(seed)
+        self.mlp = nn.Sequential(nn.Linear(2, WIDTH), nn.Tanh(), nn.Linear(WIDTH, WIDTH), nn.Tanh(),
+                                 nn.Linear(WIDTH, 2)).to(device)
+        self.u = nn.Parameter(torch.zeros(1, device=device))  # theta in the middle of its box
+        self.phi = list(self.mlp.parameters())
+        self.params = [self.u] + self.phi
+        self.m = [torch.zeros_like(p) for p in self.phi]       # fsam gradient average
+        self.saved = [torch.zeros_like(p) for p in self.phi]   # phi before the perturbation
+        groups = [{"params": [self.u], "lr": a.lr_theta}, {"params": self.phi, "lr": a.lr_nn}]
+        kw = dict(betas=(0.9, 0.999), eps=1e-8)
+        if self.cuda and not step.startswith("compiled"):
+            kw["fused"] = True
+        if self.cuda and (step == "graph" or step.endswith("-ro")):
+            kw["capturable"] = True  # Adam's step count on the device: no host work in a graph
+        self.opt = torch.optim.Adam(groups, **kw)
+        self.t = 0
+        self.last_loss = None
+
+        self.rk4 = self._rk4 if rk4 == "eager" else torch.compile(self._rk4)
+        if loss == "eager":
+            self.loss_fn = self._rollout_loss
+        else:
+            self.loss_fn = torch.compile(self._rollout_loss,
+                                         mode="reduce-overhead" if loss.endswith("-ro") else None)
+        self.ro = step.endswith("-ro") or loss.endswith("-ro")
+        self.step_kind = step
+        body = self._fsam_step if rule == "fsam" else self._erm_step
+        if step.startswith("compiled"):
+            self.compiled = torch.compile(lambda idx: body(idx, False),
+                                          mode="reduce-overhead" if step.endswith("-ro") else None)
+        self.body = body
+        self.graph = None
+        self.static_idx = torch.zeros(a.batch, dtype=torch.long, device=device)
+        self.graph_warm = 3  # eager steps (on a side stream) before the capture
+
+    # -- model
+    def _field(self, z, theta):
+        q, p = z[:, :1], z[:, 1:]
+        return torch.cat((p, -theta * torch.sin(q)), dim=1) + self.mlp(z)
+
+    def _rk4(self, z, theta):
+        k1 = self._field(z, theta)
+        k2 = self._field(z + (0.5 * H) * k1, theta)
+        k3 = self._field(z + (0.5 * H) * k2, theta)
+        k4 = self._field(z + H * k3, theta)
+        return z + (H / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    def _rollout_loss(self, obs):
+        theta = THETA_LO + (THETA_HI - THETA_LO) * torch.sigmoid(self.u)
+        z = obs[:, 0]
+        preds = []
+        for s in range(STEPS):
+            z = self.rk4(z, theta)
+            if (s + 1) % SPF == 0:
+                preds.append(z)
+        pred = torch.stack(preds, dim=1)                   # [B, FRAMES-1, 2]
+        return ((pred - obs[:, 1:]) ** 2).mean()
+
+    def _loss_and_grads(self, obs):
+        loss = self.loss_fn(obs)
+        return loss, list(torch.autograd.grad(loss, self.params))
+
+    # -- rules
+    def _apply(self, g):
+        """Clip the global norm over (u, phi) to a.clip, then one Adam step with g."""
+        with torch.no_grad():
+            coef = torch.clamp(self.a.clip / (global_norm(g) + 1e-12), max=1.0)
+            torch._foreach_mul_(g, coef)
+        for p, gi in zip(self.params, g):
+            p.grad = gi
+        self.opt.step()
+
+    def _erm_step(self, idx, first):
+        obs = self.data[idx]
+        loss, g = self._loss_and_grads(obs)
+        self._apply(g)
+        return loss
+
+    def _fsam_step(self, idx, first):
+        a = self.a
+        obs = self.data[idx]
+        loss, g = self._loss_and_grads(obs)                # 1. at (theta, phi)
+        gphi = g[1:]
+        with torch.no_grad():                              # 2. eps from g_phi and m_{t-1}; then m_t
+            if first:
+                d = gphi
+                torch._foreach_copy_(self.m, gphi)
+            else:
+                d = torch._foreach_add(gphi, self.m, alpha=-a.sigma)
+                torch._foreach_mul_(self.m, a.lam)
+                torch._foreach_add_(self.m, gphi, alpha=1.0 - a.lam)
+            scale = a.rho / (global_norm(d) + 1e-12)
+            torch._foreach_copy_(self.saved, self.phi)    # 3. perturb the network only
+            torch._foreach_add_(self.phi, torch._foreach_mul(d, scale))
+        _, g2 = self._loss_and_grads(obs)                  # 4. at (theta, phi + eps)
+        with torch.no_grad():
+            torch._foreach_copy_(self.phi, self.saved)    # 5. restore phi exactly
+        self._apply(g2)                                    # 6. clip + Adam with g' for theta and phi
+        return loss
+
+    # -- one training step on minibatch indices idx
+    def step(self, idx):
+        first = self.t == 0
+        self.t += 1
+        kind = self.step_kind
+        if self.ro:
+            torch.compiler.cudagraph_mark_step_begin()
+        if kind == "eager" or (first and kind.startswith("compiled")):
+            # the compiled variants take their (different) first fsam step eagerly: one compile only
+            self.last_loss = self.body(idx, first)
+        elif kind.startswith("compiled"):
+            self.last_loss = self.compiled(idx)
+        elif kind == "graph":
+            self.static_idx.copy_(idx)
+            if self.graph is None and self.t <= self.graph_warm:
+                s = torch.cuda.Stream()
+                s.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(s):
+                    self.last_loss = self.body(self.static_idx, first)
+                torch.cuda.current_stream().wait_stream(s)
+            else:
+                if self.graph is None:
+                    torch.cuda.synchronize()
+                    for p in self.params:
+                        p.grad = None
+                    self.graph = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(self.graph):
+                        self.static_loss = self.body(self.static_idx, False)
+                self.graph.replay()
+                self.last_loss = self.static_loss
+        else:
+            raise ValueError(kind)
+        return self.last_loss
+
+    def theta(self):
+        return THETA_LO + (THETA_HI - THETA_LO) * torch.sigmoid(self.u.detach()).item()
+
+    def flat(self):
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+
+# ---------------------------------------------------------------- variants
+
+SPECS = {
+    "eager": dict(rule="fsam"),
+    "eager-erm": dict(rule="erm"),
+    "cudagraph": dict(rule="fsam", step="graph"),
+    "cudagraph-erm": dict(rule="erm", step="graph"),
+    "compile-rk4": dict(rule="fsam", rk4="compiled"),
+    "compile-rk4-graph": dict(rule="fsam", rk4="compiled", step="graph"),
+    "compile-step": dict(rule="fsam", step="compiled"),
+    "compile-step-ro": dict(rule="fsam", step="compiled-ro"),
+    "compile-loss": dict(rule="fsam", loss="compiled"),
+    "compile-loss-ro": dict(rule="fsam", loss="compiled-ro"),
+}
+NEEDS_CUDA = {"cudagraph", "cudagraph-erm", "compile-rk4-graph", "compile-step-ro", "compile-loss-ro",
+              "seq-cudagraph"}
+
+
+class Bench:
+    def __init__(self, a, device):
+        self.a, self.device = a, device
+        self.cuda = device.type == "cuda"
+        self.timer = Timer(self.cuda)
+        self.data = make_data(N_TRAIN, device, a.seed + 1000)
+        self.gen = torch.Generator(device=device).manual_seed(a.seed + 7)
+        self.reference = {}  # rule -> (losses, final flat params) of eager from the check start
+
+    def draw(self):
+        return torch.randint(0, N_TRAIN, (self.a.batch,), device=self.device, generator=self.gen)
+
+    def check_indices(self):
+        g = torch.Generator(device=self.device).manual_seed(self.a.seed + 99)
+        return [torch.randint(0, N_TRAIN, (self.a.batch,), device=self.device, generator=g)
+                for _ in range(self.a.check_steps)]
+
+    def eager_reference(self, rule):
+        if rule not in self.reference:
+            r = Run(self.a, self.data, self.device, self.a.seed, rule=rule)
+            losses = [r.step(i).item() for i in self.check_indices()]
+            self.reference[rule] = (losses, r.flat())
+        return self.reference[rule]
+
+    def flop_per_step(self, rule):
+        per_pass = MLP_FWD_FLOP * 3 * 4 * STEPS * self.a.batch  # forward + backward (2x)
+        return per_pass * (2 if rule == "fsam" else 1)
+
+    def single(self, name):
+        a, spec = self.a, SPECS[name]
+        rule = spec["rule"]
+        res = {"variant": name, "rule": rule}
+        run = Run(a, self.data, self.device, a.seed, **spec)
+        # check against eager from the same start on the same minibatches (these are warm-up steps
+        # too); the first compiled call (compilation) happens here
+        t0 = time.perf_counter()
+        n_done = 0
+        if a.check_steps > 0 and name != "eager" and name != "eager-erm":
+            ref_losses, ref_flat = self.eager_reference(rule)
+            losses, secs = [], []
+            for idx in self.check_indices():
+                s0 = time.perf_counter()
+                losses.append(run.step(idx).item())
+                secs.append(round(time.perf_counter() - s0, 2))
+            res["first_steps_s"] = secs  # the compiled variants compile in these
+            n_done = len(losses)
+            dl = max(abs(x - y) / max(abs(y), 1e-30) for x, y in zip(losses, ref_losses))
+            dp = ((run.flat() - ref_flat).norm() / ref_flat.norm()).item()
+            res["check"] = {"steps": n_done, "max_rel_loss_diff": dl, "rel_param_diff": dp}
+            print("  %-18s check vs eager over %d steps: max rel loss diff %.2e, rel param diff %.2e"
+                  % (name, n_done, dl, dp), flush=True)
+        least = 1 if name in ("eager", "eager-erm") else run.graph_warm + 2  # capture / recording done
+        for _ in range(max(a.warmup, least) - n_done):
+            run.step(self.draw())
+        self.timer.sync()
+        res["setup_and_warmup_s"] = round(time.perf_counter() - t0, 2)
+        ms, wall = self.timer.per_step(lambda: run.step(self.draw()), a.steps)
+        med = statistics.median(ms)
+        res.update(steps=a.steps, ms_per_step=med, steps_per_s=1e3 / med, mean_steps_per_s=a.steps / wall,
+                   gflop_per_s=self.flop_per_step(rule) / (med * 1e6),
+                   final_loss=run.last_loss.item(), theta=run.theta())
+        if not math.isfinite(res["final_loss"]):
+            res["warning"] = "non-finite loss"
+        return res
+
+    def sequential(self, name):
+        a = self.a
+        kind = "graph" if name == "seq-cudagraph" else "eager"
+        runs = [Run(a, self.data, self.device, a.seed + k, rule="fsam", step=kind) for k in range(a.seq_k)]
+        for r in runs:
+            for _ in range(r.graph_warm + 2 if kind == "graph" else 2):
+                r.step(self.draw())
+        self.timer.sync()
+        t0 = time.perf_counter()
+        for r in runs:                      # one run after another, as separate jobs would
+            for _ in range(a.seq_steps):
+                r.step(self.draw())
+        self.timer.sync()
+        total = time.perf_counter() - t0
+        agg = a.seq_k * a.seq_steps / total
+        return {"variant": name, "rule": "fsam", "k": a.seq_k, "steps": a.seq_steps,
+                "steps_per_s": agg, "ms_per_step": 1e3 / agg, "aggregate_steps_per_s": agg,
+                "per_run_steps_per_s": agg / a.seq_k, "total_s": total,
+                "gflop_per_s": self.flop_per_step("fsam") * agg / 1e9,
+                "final_loss": runs[-1].last_loss.item(),
+                "note": "K runs one after another: aggregate steps/s = K*steps/total time"}
+
+
+def write_json(path, doc):
+    if not path:
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+    os.replace(tmp, path)
+
+
+def print_table(results):
+    print()
+    print("%-18s %-5s %12s %12s %10s  %s" % ("variant", "rule", "steps/s", "ms/step", "GFLOP/s", "note"))
+    for r in results:
+        if "error" in r:
+            print("%-18s %-5s %12s %12s %10s  %s" % (r["variant"], r.get("rule", ""), "-", "-", "-",
+                                                    "FAILED: " + r["error"].splitlines()[0][:80]))
+        elif "skipped" in r:
+            print("%-18s %-5s %12s %12s %10s  skipped: %s" % (r["variant"], r.get("rule", ""), "-", "-", "-",
+                                                             r["skipped"]))
+        else:
+            note = "aggregate of K=%d sequential runs" % r["k"] if "k" in r else ""
+            if "check" in r:
+                note = "check rel dloss %.1e" % r["check"]["max_rel_loss_diff"]
+            print("%-18s %-5s %12.2f %12.3f %10.1f  %s" % (r["variant"], r["rule"], r["steps_per_s"],
+                                                         r["ms_per_step"], r["gflop_per_s"], note))
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    global torch
+    try:
+        import torch as _torch
+    except ImportError as e:
+        print("pytorch_peer: PyTorch is not installed (%s); nothing to time." % e, file=sys.stderr)
+        return 2
+    torch = _torch
+    variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in ALL_VARIANTS]
+    if unknown:
+        print("pytorch_peer: unknown variant(s): %s (known: %s)" % (", ".join(unknown), ", ".join(ALL_VARIANTS)),
+              file=sys.stderr)
+        return 2
+    if a.device.startswith("cuda") and not torch.cuda.is_available():
+        print("pytorch_peer: WARNING: CUDA is not available; falling back to the CPU "
+              "(CPU figures are not comparable with the GPU project timings)", file=sys.stderr)
+        a.device = "cpu"
+    device = torch.device(a.device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.set_device(device)
+    dev_name = torch.cuda.get_device_name(device) if cuda else "cpu (%d threads)" % torch.get_num_threads()
+    doc = {
+        "tool": "benchmarks/pytorch_peer.py",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "torch": torch.__version__, "cuda": torch.version.cuda, "device": dev_name,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "config": {"task": "pendulum full", "batch": a.batch, "frames": FRAMES, "rk4_steps": STEPS, "h": H,
+                   "mlp": "2-%d-%d-2 tanh" % (WIDTH, WIDTH), "rho": a.rho, "sigma": a.sigma, "lambda": a.lam,
+                   "lr_theta": a.lr_theta, "lr_nn": a.lr_nn, "clip": a.clip, "steps": a.steps,
+                   "warmup": a.warmup, "seq_k": a.seq_k, "seq_steps": a.seq_steps, "seed": a.seed,
+                   "timing": "median of per-step CUDA events" if cuda else "median of per-step perf_counter"},
+        "results": [],
+    }
+    print("pytorch_peer: torch %s (CUDA %s) on %s; pendulum full, batch %d, %d RK4 steps, fsam rho %g"
+          % (torch.__version__, torch.version.cuda, dev_name, a.batch, STEPS, a.rho), flush=True)
+    bench = Bench(a, device)
+    start = time.perf_counter()
+    for name in variants:
+        if a.time_budget > 0 and time.perf_counter() - start > a.time_budget:
+            res = {"variant": name, "skipped": "time budget of %gs spent" % a.time_budget}
+        elif name in NEEDS_CUDA and not cuda:
+            res = {"variant": name, "skipped": "needs CUDA"}
+        else:
+            t0 = time.perf_counter()
+            try:
+                res = bench.sequential(name) if name.startswith("seq-") else bench.single(name)
+            except Exception as e:  # report and go on with the next variant
+                res = {"variant": name, "rule": SPECS.get(name, {}).get("rule", "fsam"),
+                       "error": "%s: %s" % (type(e).__name__, e),
+                       "traceback": traceback.format_exc()[-4000:]}
+                print("  %-18s FAILED: %s: %s" % (name, type(e).__name__, str(e).splitlines()[0] if str(e) else ""),
+                      flush=True)
+                if cuda:
+                    try:
+                        torch.cuda.synchronize()
+                        torch.cuda.empty_cache()
+                    except Exception:
+                        pass
+            res["variant_s"] = round(time.perf_counter() - t0, 2)
+        if "steps_per_s" in res:
+            print("  %-18s %9.2f steps/s  %9.3f ms/step  (%.1fs)" % (name, res["steps_per_s"], res["ms_per_step"],
+                                                                    res["variant_s"]), flush=True)
+        elif "skipped" in res:
+            print("  %-18s skipped: %s" % (name, res["skipped"]), flush=True)
+        doc["results"].append(res)
+        write_json(a.json, doc)
+    ok = {r["variant"]: r for r in doc["results"] if "steps_per_s" in r and r.get("rule") == "fsam"}
+    if "eager" in ok:
+        doc["eager_fsam_steps_per_s"] = ok["eager"]["steps_per_s"]
+    fast = [r for n, r in ok.items() if n != "eager" and not n.startswith("seq-")]
+    if fast:
+        best = max(fast, key=lambda r: r["steps_per_s"])
+        doc["best_non_eager_fsam"] = {"variant": best["variant"], "steps_per_s": best["steps_per_s"]}
+    write_json(a.json, doc)
+    print_table(doc["results"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

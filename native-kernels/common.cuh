@@ -1,0 +1,102 @@
+// Shared definitions of the hybridsam kernels. Every kernel is extern "C" (unmangled, so the
+// driver API and the emulator look it up by name) and carries a leading replica index r.
+// The same sources compile as host C++ with HYBRIDSAM_EMULATION (see emu/cuda_emu.h).
+#pragma once
+#ifdef HYBRIDSAM_EMULATION
+#include "emu/cuda_emu.h"
+#endif
+
+#define HS_GUARD 1e-12
+#define HS_BLOCK 256       // block size of the reduction kernels (their shared arrays)
+#define HS_MAX_THETA 4     // θ components a scientific model may have
+#define HS_D 2             // state dimension of the ODE tasks (pendulum, duffing)
+
+// Scientific model ids (CudaTrainingEngine.modelId).
+enum { HS_PENDULUM = 0, HS_DUFFING = 1 };
+// Activation ids = hybridsam.model.Activation ordinals.
+enum { HS_RELU = 0, HS_TANH = 1, HS_ELU = 2, HS_SOFTPLUS = 3 };
+// Rule ids = hybridsam.train.Method ordinals.
+enum { HS_ERM = 0, HS_L2 = 1, HS_SAM = 2, HS_ASAM = 3, HS_FSAM = 4 };
+// Per-replica rule configuration: double cfg[r * HS_CFG_N + field] (see RuleTable.java).
+enum {
+    HS_CFG_METHOD = 0, HS_CFG_PERTURB_OFF, HS_CFG_GRAD_FROM, HS_CFG_RHO, HS_CFG_SIGMA, HS_CFG_LAMBDA,
+    HS_CFG_ETA, HS_CFG_L2, HS_CFG_CLIP, HS_CFG_LR_THETA, HS_CFG_LR_NN, HS_CFG_DECAY, HS_CFG_N
+};
+
+__device__ __forceinline__ bool hs_perturbs(int m) {
+    return m == HS_SAM || m == HS_ASAM || m == HS_FSAM;
+}
+
+__device__ __forceinline__ float hs_act(int a, float x) {
+    switch (a) {
+        case HS_RELU: return x > 0.f ? x : 0.f;
+        case HS_TANH: return tanhf(x);
+        case HS_ELU: return x > 0.f ? x : expm1f(x);
+        default: return x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x));
+    }
+}
+
+// dh/da written through the activation's output h (what the forward pass stores).
+__device__ __forceinline__ float hs_act_grad(int a, float h) {
+    switch (a) {
+        case HS_RELU: return h > 0.f ? 1.f : 0.f;
+        case HS_TANH: return 1.f - h * h;
+        case HS_ELU: return h > 0.f ? 1.f : h + 1.f;
+        default: return -expm1f(-h);
+    }
+}
+
+__device__ __forceinline__ double hs_sigmoid(double u) {
+    return 1.0 / (1.0 + exp(-u));
+}
+
+// θ_i from u_i; box = {lo, hi, log?} per component (ThetaSpec).
+__device__ __forceinline__ double hs_theta(const double* box, int i, double u) {
+    double lo = box[3 * i], hi = box[3 * i + 1], s = hs_sigmoid(u);
+    if (box[3 * i + 2] != 0.0) return exp(log(lo) + (log(hi) - log(lo)) * s);
+    return lo + (hi - lo) * s;
+}
+
+// dθ_i/du_i.
+__device__ __forceinline__ double hs_theta_du(const double* box, int i, double u) {
+    double lo = box[3 * i], hi = box[3 * i + 1], s = hs_sigmoid(u), ds = s * (1.0 - s);
+    if (box[3 * i + 2] != 0.0) return hs_theta(box, i, u) * (log(hi) - log(lo)) * ds;
+    return (hi - lo) * ds;
+}
+
+// f_sci(z; θ).
+__device__ __forceinline__ void hs_sci_field(int model, const float* th, const float* z, float* f) {
+    if (model == HS_PENDULUM) {
+        f[0] = z[1];
+        f[1] = -th[0] * sinf(z[0]);
+    } else {
+        float x = z[0];
+        f[0] = z[1];
+        f[1] = -th[0] * x - th[1] * x * x * x;
+    }
+}
+
+// gz += (∂f/∂z)ᵀ g, gth += (∂f/∂θ)ᵀ g.
+__device__ __forceinline__ void hs_sci_vjp(int model, const float* th, const float* z, const float* g,
+                                           float* gz, float* gth) {
+    if (model == HS_PENDULUM) {
+        float q = z[0];
+        gz[0] += -th[0] * cosf(q) * g[1];
+        gz[1] += g[0];
+        gth[0] -= g[1] * sinf(q);
+    } else {
+        float x = z[0];
+        gz[0] += (-th[0] - 3.f * th[1] * x * x) * g[1];
+        gz[1] += g[0];
+        gth[0] -= g[1] * x;
+        gth[1] -= g[1] * x * x * x;
+    }
+}
+
+// Fixed-order tree sum of a block's HS_BLOCK values in shared memory; the result is in s[0].
+__device__ __forceinline__ void hs_block_sum(double* s) {
+    for (int w = HS_BLOCK / 2; w > 0; w >>= 1) {
+        if ((int) threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
+        __syncthreads();
+    }
+}

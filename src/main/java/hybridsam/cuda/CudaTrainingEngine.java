@@ -1,0 +1,302 @@
+package hybridsam.cuda;
+
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.OdeHybrid;
+import hybridsam.model.Sequences;
+import hybridsam.train.LossTally;
+import hybridsam.train.Method;
+import hybridsam.train.OptimizerState;
+import hybridsam.train.RuleConfig;
+import hybridsam.train.TrainingEngine;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The rules of method.md §2 for an ODE hybrid (pendulum, duffing) with every step on a
+ * {@link Device}: parameters, Adam's moments, fsam's average, gradients, norms and ε stay in
+ * device buffers with a leading replica dimension; norms are reduced on the device and read
+ * there by the perturb and clip kernels; fsam's first step is told by a device-side step count.
+ * The step is captured once per batch size as a graph and replayed; before each replay only
+ * the minibatch indices are copied to their fixed buffer. The loss comes back only when asked
+ * for: {@link #step} reads it, {@link #advance} does not; the steps advanced add their losses to
+ * a device-side tally (hs_loss_tally, inside the graph) that {@link #drainLosses} reads, the one
+ * host round trip of training.
+ *
+ * <p>Graphs are kept per batch size (a trainer uses two: the full batch and the smaller last one
+ * of an epoch). They share the rollout workspace when an earlier one is large enough, so the
+ * usual full-then-last order costs no workspace beyond the full batch's.
+ *
+ * <p>Evaluation ({@link #evaluate}, {@link #mse}) runs on the CPU backend: it takes parameters
+ * from the host anyway and is not on the training path.
+ */
+public final class CudaTrainingEngine implements TrainingEngine {
+    private final Device dev;
+    private final OdeHybrid model;
+    private final Sequences train;
+    private final int K, P, nTheta;
+    private final boolean anyPerturbs, anyL2, anyFsam;
+    private final DeviceScope scope;
+    private final StepKernels kernels;
+    private final DeviceBuffer params, adamM, adamV, avg, grad, grad2, eps, saved, cfg, obs, loss,
+            partial, perturbNorm, gradNorm, stepCount;
+    private final CpuOdeBackend evaluator;
+    private final DeviceLossTally tally;
+    /** Most batch sizes with a captured graph; one more drops them all and starts over. */
+    static final int MAX_GRAPHS = 8;
+    /** Owns the graphs, their batch buffers and the workspaces; closed (and renewed) as a whole. */
+    private DeviceScope cacheScope;
+    private final Map<Integer, Captured> graphs = new HashMap<>();
+    private final List<Workspace> workspaces = new ArrayList<>();
+    private int captures;
+    private Captured current;
+    private JCudaDevice ownedDevice;
+
+    /** An engine on GPU `ordinal` that owns its device: closing the engine releases the GPU. */
+    public static CudaTrainingEngine onGpu(int ordinal, OdeHybrid model, Sequences train, RuleConfig[] rules,
+                                           float[] initialParams) {
+        JCudaDevice device = JCudaDevice.open(ordinal);
+        try {
+            CudaTrainingEngine e = new CudaTrainingEngine(device, model, train, rules, initialParams);
+            e.ownedDevice = device;
+            return e;
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+    }
+
+    public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams) {
+        this.dev = device;
+        this.model = model;
+        this.train = train;
+        this.K = rules.length;
+        this.P = model.parameterCount();
+        this.nTheta = model.thetaCount();
+        StepKernels.modelId(model);
+        if (initialParams.length != K * P) {
+            throw new IllegalArgumentException("expected " + K + " x " + P + " parameters, got " + initialParams.length);
+        }
+        if (train.dim() != model.stateDim()) throw new IllegalArgumentException("data and model differ in state dimension");
+        anyPerturbs = Arrays.stream(rules).anyMatch(r -> r.method().perturbs());
+        anyL2 = Arrays.stream(rules).anyMatch(r -> r.method() == Method.L2);
+        anyFsam = Arrays.stream(rules).anyMatch(r -> r.method() == Method.FSAM);
+        long n = (long) K * P;
+        DeviceScope s = new DeviceScope(device);
+        try {
+            kernels = new StepKernels(s, model, K);
+            params = s.floats(n);
+            adamM = s.floats(n);
+            adamV = s.floats(n);
+            avg = s.floats(n);
+            grad = s.floats(n);
+            grad2 = s.floats(n);
+            eps = s.floats(n);
+            saved = s.floats(n);
+            cfg = s.doubles((long) K * StepKernels.CFG_N);
+            obs = s.floats(train.obs().length);
+            loss = s.doubles(K);
+            partial = s.doubles((long) K * kernels.normBlocks());
+            perturbNorm = s.doubles(K);
+            gradNorm = s.doubles(K);
+            stepCount = s.ints(1);
+            tally = new DeviceLossTally(s, kernels, K);
+            device.upload(cfg, StepKernels.ruleTable(rules, nTheta));
+            device.upload(obs, train.obs());
+            load(OptimizerState.fresh(initialParams));
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        scope = s;
+        cacheScope = new DeviceScope(device);
+        evaluator = new CpuOdeBackend(model, Math.max(1, Runtime.getRuntime().availableProcessors()));
+    }
+
+    @Override
+    public String describe() {
+        return "cuda (" + dev.describe() + ")";
+    }
+
+    @Override
+    public int replicas() {
+        return K;
+    }
+
+    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers. */
+    public static long batchBytes(OdeHybrid model, int K, int B, int frames) {
+        return 4L * K * B * (StepKernels.workspacePerSample(model, frames) + model.parameterCount() + 1) + 8L * K * B;
+    }
+
+    /** A step's graph for one batch size, and the buffer its minibatch indices are copied to. */
+    private record Captured(int B, DeviceBuffer batch, StepGraph graph) {
+    }
+
+    /** Rollout workspace for batch sizes up to B (hs_rollout's ws, per-sample gradients, squared errors). */
+    private record Workspace(int B, DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq) {
+    }
+
+    /** Graphs captured since the engine was made (for tests: each batch size once). */
+    int graphsCaptured() {
+        return captures;
+    }
+
+    private void prepare(int B) {
+        if (current != null && current.B() == B) return;
+        Captured c = graphs.get(B);
+        if (c == null) {
+            if (graphs.size() >= MAX_GRAPHS) dropGraphs();
+            c = capture(B);
+        }
+        current = c;
+    }
+
+    private Captured capture(int B) {
+        Workspace w = null;
+        for (Workspace x : workspaces) if (x.B() >= B && (w == null || x.B() < w.B())) w = x;
+        int frames = train.frames();
+        DeviceBuffer b = cacheScope.ints((long) K * B);
+        if (w == null) {
+            w = new Workspace(B, cacheScope.floats((long) K * B * StepKernels.workspacePerSample(model, frames)),
+                    cacheScope.floats((long) K * B * P), cacheScope.doubles((long) K * B));
+            workspaces.add(w);
+        }
+        Workspace ws = w;
+        StepGraph g = cacheScope.own(dev.capture(() -> enqueueStep(B, b, ws)));
+        captures++;
+        Captured c = new Captured(B, b, g);
+        graphs.put(B, c);
+        return c;
+    }
+
+    /** Frees every graph and workspace (what a failed allocation or capture left too). */
+    private void dropGraphs() {
+        graphs.clear();
+        workspaces.clear();
+        current = null;
+        DeviceScope old = cacheScope;
+        cacheScope = new DeviceScope(dev);
+        old.close();
+    }
+
+    /** One step of every replica's rule, in method.md §2's order, as device launches only. */
+    private void enqueueStep(int B, DeviceBuffer batch, Workspace w) {
+        int frames = train.frames();
+        DeviceBuffer ws = w.ws(), gs = w.gs(), sq = w.sq();
+        kernels.gradient(params, obs, frames, batch, B, ws, gs, sq, grad);
+        kernels.loss(sq, B, StepKernels.lossWeight(model, B, frames), loss);
+        tally.enqueue(loss, B);
+        if (anyL2) kernels.l2Add(cfg, params, grad);
+        if (anyPerturbs) {
+            if (anyFsam) kernels.fsamDirection(cfg, stepCount, grad, avg, eps);
+            kernels.norm(StepKernels.NORM_PERTURB, cfg, grad, eps, params, partial, perturbNorm);
+            kernels.perturb(cfg, perturbNorm, grad, eps, params, saved);
+            kernels.gradient(params, obs, frames, batch, B, ws, gs, sq, grad2);
+            kernels.restore(cfg, saved, grad2, params, grad);
+        }
+        kernels.norm(StepKernels.NORM_GRAD, cfg, grad, eps, params, partial, gradNorm);
+        kernels.adam(cfg, gradNorm, stepCount, params, grad, adamM, adamV);
+        kernels.stepAdvance(stepCount);
+    }
+
+    private void checkBatch(int[] indices, int B) {
+        if (B < 1 || indices.length < K * B) {
+            throw new IllegalArgumentException("batch: expected " + K + " x " + B + " indices, got " + indices.length);
+        }
+        for (int i = 0; i < K * B; i++) {
+            if (indices[i] < 0 || indices[i] >= train.count()) {
+                throw new IllegalArgumentException("batch index " + indices[i] + " outside [0, " + train.count() + ")");
+            }
+        }
+    }
+
+    /** One step without reading anything back; its losses go into the device-side tally. */
+    @Override
+    public void advance(int[] indices, int B) {
+        tally.setEnabled(true);
+        launchStep(indices, B);
+    }
+
+    private void launchStep(int[] indices, int B) {
+        checkBatch(indices, B);
+        try {
+            prepare(B);
+        } catch (RuntimeException e) {
+            dropGraphs();
+            throw e;
+        }
+        dev.upload(current.batch(), K * B == indices.length ? indices : Arrays.copyOf(indices, K * B));
+        current.graph().launch();
+    }
+
+    /** Reads the tally of the steps advanced since the last drain (waits for them) and starts a new one. */
+    @Override
+    public LossTally drainLosses() {
+        return tally.drain();
+    }
+
+    /** One step whose losses are read back and, as on the CPU engine, not tallied. */
+    @Override
+    public double[] step(int[] indices, int B) {
+        tally.setEnabled(false);
+        launchStep(indices, B);
+        return lastLoss();
+    }
+
+    /** The clean losses of the last step (waits for it). */
+    public double[] lastLoss() {
+        double[] l = new double[K];
+        dev.download(loss, l);
+        return l;
+    }
+
+    @Override
+    public OptimizerState state() {
+        int n = K * P;
+        float[] p = new float[n], m = new float[n], v = new float[n], a = new float[n];
+        dev.download(params, p);
+        dev.download(adamM, m);
+        dev.download(adamV, v);
+        dev.download(avg, a);
+        int[] t = new int[1];
+        dev.download(stepCount, t);
+        return new OptimizerState(p, m, v, a, t[0]);
+    }
+
+    @Override
+    public void load(OptimizerState s) {
+        if (s.params().length != K * P) throw new IllegalArgumentException("state has the wrong size");
+        if (s.step() > Integer.MAX_VALUE) throw new IllegalArgumentException("step count beyond the device counter");
+        dev.upload(params, s.params());
+        dev.upload(adamM, s.adamM());
+        dev.upload(adamV, s.adamV());
+        dev.upload(avg, s.gradAverage());
+        dev.upload(stepCount, new int[]{(int) s.step()});
+    }
+
+    @Override
+    public Metrics evaluate(float[] p, int replica, Sequences split) {
+        CpuOdeBackend.Evaluation e = evaluator.evaluate(p, replica * P, split);
+        return new Metrics(e.mse(), e.scienceOnlyMse(), e.physicsShare());
+    }
+
+    @Override
+    public double mse(float[] p, int replica, Sequences split) {
+        return evaluator.meanSquaredError(p, replica * P, split, true);
+    }
+
+    @Override
+    public void close() {
+        evaluator.close();
+        try {
+            dropGraphs();
+            cacheScope.close();
+        } finally {
+            scope.close();
+            if (ownedDevice != null) ownedDevice.close();
+        }
+    }
+}

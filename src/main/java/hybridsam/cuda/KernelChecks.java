@@ -1,0 +1,519 @@
+package hybridsam.cuda;
+
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.Activation;
+import hybridsam.model.MlpShape;
+import hybridsam.model.OdeHybrid;
+import hybridsam.model.ScientificModel;
+import hybridsam.model.Sequences;
+import hybridsam.tasks.DuffingModel;
+import hybridsam.tasks.PendulumModel;
+import hybridsam.train.CpuTrainingEngine;
+import hybridsam.train.LossTally;
+import hybridsam.train.Method;
+import hybridsam.train.Rules;
+import hybridsam.train.RuleConfig;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Every kernel, through {@link StepKernels}, against the Java reference (CpuOdeBackend, Rules,
+ * CpuTrainingEngine) on fresh random inputs, with sizes that are not multiples of the block
+ * sizes and several replicas. Used by the tests on the emulated device and by the GPU check
+ * (benchmarks/gpu-check.sh) on a real one, so both run the same comparisons.
+ */
+public final class KernelChecks {
+    private KernelChecks() {
+    }
+
+    /** One comparison: the worst |device − reference| / (atol + rtol·|reference|) over all values. */
+    public record Check(String name, double worst, int values) {
+        public boolean passed() {
+            return worst <= 1.0 && Double.isFinite(worst);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%-4s %-44s worst %.3g of tolerance over %d values",
+                    passed() ? "PASS" : "FAIL", name, worst, values);
+        }
+    }
+
+    private static final class Compare {
+        double worst;
+        int n;
+        final double rtol, atol;
+
+        Compare(double rtol, double atol) {
+            this.rtol = rtol;
+            this.atol = atol;
+        }
+
+        Compare add(float[] dev, float[] ref) {
+            for (int i = 0; i < ref.length; i++) one(dev[i], ref[i]);
+            return this;
+        }
+
+        Compare add(double[] dev, double[] ref) {
+            for (int i = 0; i < ref.length; i++) one(dev[i], ref[i]);
+            return this;
+        }
+
+        void one(double d, double r) {
+            double e = Math.abs(d - r) / (atol + rtol * Math.abs(r));
+            if (!(e <= worst)) worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(worst, e);
+            n++;
+        }
+
+        /** Sums within tolerance (equal non-finite values count as equal), first bad steps and step counts exactly. */
+        Compare add(LossTally dev, LossTally ref) {
+            for (int r = 0; r < ref.sums().length; r++) {
+                double d = dev.sums()[r], x = ref.sums()[r];
+                if (d == x || (Double.isNaN(d) && Double.isNaN(x))) one(0, 0);
+                else one(d, x);
+                exact(dev.firstNonFinite()[r] == ref.firstNonFinite()[r]);
+            }
+            exact(dev.steps() == ref.steps());
+            return this;
+        }
+
+        void exact(boolean ok) {
+            one(ok ? 0 : Double.POSITIVE_INFINITY, 0);
+        }
+
+        Check as(String name) {
+            return new Check(name, worst, n);
+        }
+    }
+
+    static OdeHybrid hybrid(ScientificModel sci, Activation act, int spf, int... hidden) {
+        int[] w = new int[hidden.length + 2];
+        w[0] = 2;
+        System.arraycopy(hidden, 0, w, 1, hidden.length);
+        w[w.length - 1] = 2;
+        return new OdeHybrid(sci, new MlpShape(w, act), 0.1, spf);
+    }
+
+    static float[] randomParams(OdeHybrid m, int K, SplittableRandom rng) {
+        int P = m.parameterCount();
+        float[] p = new float[K * P];
+        for (int r = 0; r < K; r++) {
+            for (int i = 0; i < m.thetaCount(); i++) p[r * P + i] = (float) (rng.nextDouble() - 0.5);
+            m.corrector().initialize(p, r * P + m.nnOffset(), rng);
+        }
+        return p;
+    }
+
+    static Sequences randomSequences(int n, int frames, SplittableRandom rng) {
+        float[] obs = new float[n * frames * 2];
+        for (int i = 0; i < obs.length; i++) obs[i] = (float) (2 * rng.nextDouble() - 1);
+        return new Sequences(obs, n, frames, 2);
+    }
+
+    static float[] randomFloats(int n, double scale, SplittableRandom rng) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) ((2 * rng.nextDouble() - 1) * scale);
+        return x;
+    }
+
+    static int[] randomBatch(int K, int B, int count, SplittableRandom rng) {
+        int[] b = new int[K * B];
+        for (int i = 0; i < b.length; i++) b[i] = rng.nextInt(count);
+        return b;
+    }
+
+    public static RuleConfig rule(Method m, boolean perturbAll, boolean thetaClean, double weightDecay) {
+        double rho = m == Method.ASAM ? 0.5 : 0.05;
+        return new RuleConfig(m, rho, 1.0, 0.9, 0.01, 1e-3, perturbAll, thetaClean, 1e-2, 1e-3, 5.0, weightDecay);
+    }
+
+    /** Every check at test sizes; `large` adds the pendulum at its full size. */
+    public static List<Check> all(Device dev, long seed, boolean large) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<Check> out = new ArrayList<>();
+        out.add(gradient(dev, new PendulumModel(), Activation.TANH, 3, 5, 6, 2, new int[]{8, 8}, rng));
+        out.add(gradient(dev, new DuffingModel(), Activation.TANH, 3, 5, 6, 1, new int[]{8, 8}, rng));
+        out.add(gradient(dev, new PendulumModel(), Activation.RELU, 2, 7, 5, 2, new int[]{6, 9}, rng));
+        out.add(gradient(dev, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
+        out.add(gradient(dev, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
+        if (large) out.add(gradient(dev, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+        out.add(lossTally(dev, rng));
+        out.add(rowSum(dev, 7, 300, rng));
+        out.addAll(perturbation(dev, rng));
+        out.add(l2(dev, rng));
+        out.add(clipAdam(dev, rng));
+        out.add(restore(dev, rng));
+        return out;
+    }
+
+    /** hs_rollout + hs_rowsum + hs_theta_chain + hs_loss against CpuOdeBackend.lossAndGradient. */
+    public static Check gradient(Device dev, ScientificModel sci, Activation act, int K, int B, int frames, int spf,
+                                 int[] hidden, SplittableRandom rng) {
+        OdeHybrid m = hybrid(sci, act, spf, hidden);
+        int P = m.parameterCount();
+        Sequences data = randomSequences(B + 3, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        int[] batch = randomBatch(K, B, data.count(), rng);
+        float[] gRef = new float[K * P];
+        double[] lRef = new double[K];
+        try (CpuOdeBackend cpu = new CpuOdeBackend(m, 2)) {
+            cpu.lossAndGradient(K, p, data, batch, B, gRef, lRef);
+        }
+        float[] g = new float[K * P];
+        double[] l = new double[K];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            StepKernels k = new StepKernels(s, m, K);
+            DeviceBuffer dp = s.floats(p.length), dObs = s.floats(data.obs().length), dBatch = s.ints(batch.length);
+            DeviceBuffer ws = s.floats(StepKernels.workspacePerSample(m, frames) * K * B);
+            DeviceBuffer gs = s.floats((long) K * P * B), sq = s.doubles((long) K * B);
+            DeviceBuffer dg = s.floats((long) K * P), dl = s.doubles(K);
+            dev.upload(dp, p);
+            dev.upload(dObs, data.obs());
+            dev.upload(dBatch, batch);
+            k.gradient(dp, dObs, frames, dBatch, B, ws, gs, sq, dg);
+            k.loss(sq, B, StepKernels.lossWeight(m, B, frames), dl);
+            dev.download(dg, g);
+            dev.download(dl, l);
+        }
+        double scale = 0;
+        for (float x : gRef) scale = Math.max(scale, Math.abs(x));
+        Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(g, gRef);
+        c.add(l, lRef);
+        return c.as(String.format("gradient %s %s %s K=%d B=%d T=%d", sci.getClass().getSimpleName().replace("Model", ""),
+                m.corrector().describe().replace(' ', '/'), spf == 1 ? "h=dt" : "h=dt/" + spf, K, B, frames));
+    }
+
+    /**
+     * hs_loss_tally through DeviceLossTally (enqueue, on/off, drain) against LossTally.Accumulator
+     * on random losses of K = 3 replicas and random batch sizes, with NaN and ±Inf at chosen steps
+     * (a first one per replica, and later ones that must not move it), across three drains.
+     */
+    public static Check lossTally(Device dev, SplittableRandom rng) {
+        int K = 3;
+        // {step (1-based over the whole run), replica, value}
+        double[][] inject = {{4, 1, Double.NaN}, {7, 2, Double.POSITIVE_INFINITY}, {9, 1, Double.NEGATIVE_INFINITY},
+                {11, 0, Double.NaN}, {12, 2, Double.NaN}, {15, 0, Double.NEGATIVE_INFINITY}};
+        int[] drainAfter = {6, 14, 15};
+        Compare c = new Compare(1e-12, 1e-300);
+        LossTally.Accumulator ref = new LossTally.Accumulator(K);
+        try (DeviceScope s = new DeviceScope(dev)) {
+            OdeHybrid m = hybrid(new DuffingModel(), Activation.TANH, 1, 3);
+            DeviceLossTally tally = new DeviceLossTally(s, new StepKernels(s, m, K), K);
+            DeviceBuffer loss = s.doubles(K);
+            int step = 0;
+            for (int drain : drainAfter) {
+                for (; step < drain; step++) {
+                    double[] l = new double[K];
+                    for (int r = 0; r < K; r++) l[r] = 2 * rng.nextDouble();
+                    for (double[] j : inject) if (j[0] == step + 1) l[(int) j[1]] = j[2];
+                    int B = 1 + rng.nextInt(300);
+                    dev.upload(loss, l);
+                    tally.enqueue(loss, B);
+                    ref.add(l, B);
+                    // a step that is not tallied (as CudaTrainingEngine.step), with a NaN that must not show
+                    if (step % 5 == 2) {
+                        tally.setEnabled(false);
+                        dev.upload(loss, new double[]{Double.NaN, 1e9, Double.NaN});
+                        tally.enqueue(loss, B);
+                        tally.setEnabled(true);
+                    }
+                }
+                c.add(tally.drain(), ref.drain());
+            }
+            c.add(tally.drain(), ref.drain());  // an empty tally after a drain
+        }
+        return c.as("loss tally K=" + K + " NaN/Inf, 4 drains");
+    }
+
+    /** hs_rowsum on a row length that is not a multiple of the block. */
+    public static Check rowSum(Device dev, int rows, int n, SplittableRandom rng) {
+        float[] x = randomFloats(rows * n, 1, rng);
+        float[] ref = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            double s = 0;
+            for (int j = 0; j < n; j++) s += x[r * n + j];
+            ref[r] = (float) s;
+        }
+        float[] got = new float[rows];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            OdeHybrid m = hybrid(new PendulumModel(), Activation.TANH, 1, 3);
+            StepKernels k = new StepKernels(s, m, 1);
+            DeviceBuffer in = s.floats(x.length), out = s.floats(rows);
+            dev.upload(in, x);
+            k.rowSum(in, n, out, rows);
+            dev.download(out, got);
+        }
+        return new Compare(1e-6, 1e-6).add(got, ref).as("rowsum rows=" + rows + " n=" + n);
+    }
+
+    /**
+     * fsam direction, perturbation norm and perturb for K replicas with different rules (sam, asam,
+     * fsam first and later step, perturb all or neural) against Rules.perturbation.
+     */
+    static List<Check> perturbation(Device dev, SplittableRandom rng) {
+        List<Check> out = new ArrayList<>();
+        OdeHybrid m = hybrid(new DuffingModel(), Activation.TANH, 1, 30, 40);
+        int P = m.parameterCount(), nTheta = m.thetaCount();
+        RuleConfig[] rules = {
+                rule(Method.SAM, false, false, 0), rule(Method.ASAM, false, false, 0), rule(Method.FSAM, false, false, 0),
+                rule(Method.SAM, true, false, 0), rule(Method.FSAM, true, false, 0), rule(Method.ERM, false, false, 0)};
+        int K = rules.length;
+        for (int step : new int[]{0, 3}) {
+            float[] p = randomFloats(K * P, 0.5, rng), g = randomFloats(K * P, 0.2, rng), avg = randomFloats(K * P, 0.2, rng);
+            float[] pRef = p.clone(), avgRef = avg.clone(), epsRef = new float[K * P], savedRef = new float[K * P];
+            for (int r = 0; r < K; r++) {
+                RuleConfig c = rules[r];
+                if (!c.method().perturbs()) continue;
+                int off = r * P + (c.perturbAll() ? 0 : nTheta), n = (r + 1) * P - off;
+                Rules.perturbation(c, g, p, avgRef, step == 0, off, n, epsRef);
+                System.arraycopy(p, off, savedRef, off, n);
+                for (int i = off; i < off + n; i++) pRef[i] += epsRef[i];
+            }
+            float[] pGot = new float[K * P], avgGot = new float[K * P], epsGot = new float[K * P], savedGot = new float[K * P];
+            try (DeviceScope s = new DeviceScope(dev)) {
+                StepKernels k = new StepKernels(s, m, K);
+                DeviceBuffer cfg = s.doubles((long) K * StepKernels.CFG_N), dStep = s.ints(1);
+                DeviceBuffer dp = s.floats(K * P), dg = s.floats(K * P), dAvg = s.floats(K * P), dEps = s.floats(K * P);
+                DeviceBuffer dSaved = s.floats(K * P), partial = s.doubles((long) K * k.normBlocks()), norm = s.doubles(K);
+                dev.upload(cfg, StepKernels.ruleTable(rules, nTheta));
+                dev.upload(dStep, new int[]{step});
+                dev.upload(dp, p);
+                dev.upload(dg, g);
+                dev.upload(dAvg, avg);
+                dev.upload(dEps, new float[K * P]);
+                dev.upload(dSaved, new float[K * P]);
+                k.fsamDirection(cfg, dStep, dg, dAvg, dEps);
+                k.norm(StepKernels.NORM_PERTURB, cfg, dg, dEps, dp, partial, norm);
+                k.perturb(cfg, norm, dg, dEps, dp, dSaved);
+                dev.download(dp, pGot);
+                dev.download(dAvg, avgGot);
+                dev.download(dEps, epsGot);
+                dev.download(dSaved, savedGot);
+            }
+            // ε of non-perturbing replicas and blocks is not defined by the reference: compare where it is
+            for (int r = 0; r < K; r++) {
+                RuleConfig c = rules[r];
+                int from = c.method().perturbs() ? r * P + (c.perturbAll() ? 0 : nTheta) : (r + 1) * P;
+                for (int i = r * P; i < from; i++) {
+                    epsGot[i] = epsRef[i];
+                    savedGot[i] = savedRef[i];
+                }
+            }
+            String tag = " K=" + K + " P=" + P + (step == 0 ? " first step" : " step " + (step + 1));
+            out.add(new Compare(1e-4, 1e-7).add(epsGot, epsRef).as("perturb eps (sam/asam/fsam)" + tag));
+            out.add(new Compare(1e-6, 1e-7).add(pGot, pRef).add(savedGot, savedRef).add(avgGot, avgRef)
+                    .as("perturb params/saved/fsam average" + tag));
+        }
+        return out;
+    }
+
+    static Check l2(Device dev, SplittableRandom rng) {
+        OdeHybrid m = hybrid(new PendulumModel(), Activation.TANH, 1, 20, 17);
+        int P = m.parameterCount(), nTheta = m.thetaCount();
+        RuleConfig[] rules = {rule(Method.L2, false, false, 0), rule(Method.ERM, false, false, 0), rule(Method.L2, false, false, 0)};
+        int K = rules.length;
+        float[] p = randomFloats(K * P, 1, rng), g = randomFloats(K * P, 1, rng), ref = g.clone();
+        for (int r = 0; r < K; r++) {
+            if (rules[r].method() != Method.L2) continue;
+            for (int i = r * P + nTheta; i < (r + 1) * P; i++) ref[i] += (float) rules[r].l2() * p[i];
+        }
+        float[] got = new float[K * P];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            StepKernels k = new StepKernels(s, m, K);
+            DeviceBuffer cfg = s.doubles((long) K * StepKernels.CFG_N), dp = s.floats(K * P), dg = s.floats(K * P);
+            dev.upload(cfg, StepKernels.ruleTable(rules, nTheta));
+            dev.upload(dp, p);
+            dev.upload(dg, g);
+            k.l2Add(cfg, dp, dg);
+            dev.download(dg, got);
+        }
+        return new Compare(1e-6, 1e-7).add(got, ref).as("l2 add K=" + K + " P=" + P);
+    }
+
+    /** Gradient norm, clipping and Adam (θ and φ learning rates, weight decay) against Rules. */
+    static Check clipAdam(Device dev, SplittableRandom rng) {
+        OdeHybrid m = hybrid(new DuffingModel(), Activation.TANH, 1, 25, 19);
+        int P = m.parameterCount(), nTheta = m.thetaCount();
+        RuleConfig[] rules = {rule(Method.ERM, false, false, 0), rule(Method.FSAM, false, false, 0.01),
+                new RuleConfig(Method.SAM, 0.05, 1, 0.9, 0.01, 0, false, false, 1e-2, 1e-3, 0, 0)};
+        int K = rules.length;
+        Compare c = new Compare(1e-5, 1e-7);
+        for (int step : new int[]{0, 4}) {
+            float[] p = randomFloats(K * P, 1, rng), g = randomFloats(K * P, 0.5, rng);
+            float[] mm = randomFloats(K * P, 0.01, rng), vv = randomFloats(K * P, 0.01, rng);
+            for (int i = 0; i < vv.length; i++) vv[i] = Math.abs(vv[i]);
+            float[] pRef = p.clone(), gRef = g.clone(), mRef = mm.clone(), vRef = vv.clone();
+            for (int r = 0; r < K; r++) {
+                RuleConfig cfg = rules[r];
+                int base = r * P;
+                Rules.clip(gRef, base, P, cfg.clip());
+                Rules.adam(pRef, gRef, mRef, vRef, base, nTheta, cfg.lrTheta(), 0, step + 1);
+                Rules.adam(pRef, gRef, mRef, vRef, base + nTheta, P - nTheta, cfg.lrNn(), cfg.weightDecay(), step + 1);
+            }
+            float[] pGot = new float[K * P], mGot = new float[K * P], vGot = new float[K * P];
+            try (DeviceScope s = new DeviceScope(dev)) {
+                StepKernels k = new StepKernels(s, m, K);
+                DeviceBuffer cfg = s.doubles((long) K * StepKernels.CFG_N), dStep = s.ints(1);
+                DeviceBuffer dp = s.floats(K * P), dg = s.floats(K * P), dm = s.floats(K * P), dv = s.floats(K * P);
+                DeviceBuffer partial = s.doubles((long) K * k.normBlocks()), norm = s.doubles(K);
+                dev.upload(cfg, StepKernels.ruleTable(rules, nTheta));
+                dev.upload(dStep, new int[]{step});
+                dev.upload(dp, p);
+                dev.upload(dg, g);
+                dev.upload(dm, mm);
+                dev.upload(dv, vv);
+                k.norm(StepKernels.NORM_GRAD, cfg, dg, dg, dp, partial, norm);
+                k.adam(cfg, norm, dStep, dp, dg, dm, dv);
+                dev.download(dp, pGot);
+                dev.download(dm, mGot);
+                dev.download(dv, vGot);
+            }
+            c.add(pGot, pRef).add(mGot, mRef).add(vGot, vRef);
+        }
+        return c.as("clip + adam K=" + K + " P=" + P);
+    }
+
+    static Check restore(Device dev, SplittableRandom rng) {
+        OdeHybrid m = hybrid(new DuffingModel(), Activation.TANH, 1, 9, 11);
+        int P = m.parameterCount(), nTheta = m.thetaCount();
+        RuleConfig[] rules = {rule(Method.SAM, false, false, 0), rule(Method.ASAM, true, true, 0),
+                rule(Method.ERM, false, false, 0), rule(Method.FSAM, false, true, 0)};
+        int K = rules.length;
+        float[] p = randomFloats(K * P, 1, rng), saved = randomFloats(K * P, 1, rng);
+        float[] g = randomFloats(K * P, 1, rng), g2 = randomFloats(K * P, 1, rng);
+        float[] pRef = p.clone(), gRef = g.clone();
+        for (int r = 0; r < K; r++) {
+            RuleConfig c = rules[r];
+            if (!c.method().perturbs()) continue;
+            int base = r * P, off = c.perturbAll() ? base : base + nTheta, from = c.thetaGradClean() ? base + nTheta : base;
+            System.arraycopy(saved, off, pRef, off, base + P - off);
+            System.arraycopy(g2, from, gRef, from, base + P - from);
+        }
+        float[] pGot = new float[K * P], gGot = new float[K * P];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            StepKernels k = new StepKernels(s, m, K);
+            DeviceBuffer cfg = s.doubles((long) K * StepKernels.CFG_N);
+            DeviceBuffer dp = s.floats(K * P), ds = s.floats(K * P), dg = s.floats(K * P), dg2 = s.floats(K * P);
+            dev.upload(cfg, StepKernels.ruleTable(rules, nTheta));
+            dev.upload(dp, p);
+            dev.upload(ds, saved);
+            dev.upload(dg, g);
+            dev.upload(dg2, g2);
+            k.restore(cfg, ds, dg2, dp, dg);
+            dev.download(dp, pGot);
+            dev.download(dg, gGot);
+        }
+        return new Compare(0, 1e-30).add(pGot, pRef).add(gGot, gRef).as("restore K=" + K + " P=" + P);
+    }
+
+    /**
+     * The device-side loss tally of CudaTrainingEngine against CpuTrainingEngine's: advance then
+     * drain, a step() in between that neither tallies, and a NaN put into one replica's
+     * parameters (loaded into both engines) after the second step of a tally, so its first
+     * non-finite step is 3 there and 1 in the tally after.
+     */
+    public static Check engineTally(Device dev, ScientificModel sci, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        OdeHybrid m = hybrid(sci, Activation.TANH, 2, 8, 8);
+        RuleConfig[] rules = {rule(Method.ERM, false, false, 0), rule(Method.SAM, false, false, 0),
+                rule(Method.FSAM, false, true, 1e-2)};
+        int K = rules.length, P = m.parameterCount(), B = 5, frames = 6, poisoned = 1;
+        Sequences data = randomSequences(B + 4, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        Compare c = new Compare(1e-4, 1e-8);
+        boolean sawNaN = false;
+        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
+             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p)) {
+            for (int phase = 0; phase < 3; phase++) {
+                for (int t = 0; t < 5; t++) {
+                    int[] batch = randomBatch(K, B, data.count(), rng);
+                    if (phase == 0 && t == 2) {
+                        c.add(gpu.step(batch, B), cpu.step(batch, B));  // read back, not tallied
+                        continue;
+                    }
+                    if (phase == 1 && t == 2) {
+                        var st = cpu.state();
+                        float[] q = st.params().clone();
+                        q[poisoned * P + m.nnOffset()] = Float.NaN;
+                        var bad = new hybridsam.train.OptimizerState(q, st.adamM(), st.adamV(), st.gradAverage(), st.step());
+                        cpu.load(bad);
+                        gpu.load(bad);
+                    }
+                    gpu.advance(batch, B);
+                    cpu.advance(batch, B);
+                }
+                LossTally a = gpu.drainLosses(), b = cpu.drainLosses();
+                if (phase == 1) sawNaN = b.firstNonFinite()[poisoned] == 3;
+                c.add(a, b);
+            }
+        }
+        c.exact(sawNaN);
+        return c.as("engine loss tally " + sci.getClass().getSimpleName().replace("Model", "") + " K=" + K + " NaN at step 3");
+    }
+
+    /**
+     * Batch sizes alternating 5, 3, 5, 3 (an epoch's full and last batch) on CudaTrainingEngine
+     * against CpuTrainingEngine: tallies and final state agree, and exactly two graphs were captured.
+     */
+    public static Check graphCache(Device dev, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        OdeHybrid m = hybrid(new PendulumModel(), Activation.TANH, 2, 8, 8);
+        RuleConfig[] rules = {rule(Method.FSAM, false, false, 1e-2), rule(Method.ASAM, true, false, 0)};
+        int K = rules.length, frames = 6;
+        Sequences data = randomSequences(9, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        Compare c = new Compare(1e-4, 1e-8), paramCmp = new Compare(1e-3, 2e-5);
+        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
+             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p)) {
+            for (int B : new int[]{5, 3, 5, 3}) {
+                for (int t = 0; t < 2; t++) {
+                    int[] batch = randomBatch(K, B, data.count(), rng);
+                    gpu.advance(batch, B);
+                    cpu.advance(batch, B);
+                }
+                c.add(gpu.drainLosses(), cpu.drainLosses());
+            }
+            var a = gpu.state();
+            var b = cpu.state();
+            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
+            c.exact(a.step() == b.step());
+            c.exact(gpu.graphsCaptured() == 2);
+        }
+        Check l = c.as(""), q = paramCmp.as("");
+        return new Check("engine graph per batch size B=5,3,5,3 (2 captures)", Math.max(l.worst(), q.worst()),
+                l.values() + q.values());
+    }
+
+    /**
+     * steps training steps of CudaTrainingEngine against CpuTrainingEngine: losses of every step
+     * and the final parameters, Adam moments and fsam averages.
+     */
+    public static Check engine(Device dev, ScientificModel sci, RuleConfig[] rules, int B, int frames, int[] hidden,
+                               int steps, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        OdeHybrid m = hybrid(sci, Activation.TANH, 2, hidden);
+        int K = rules.length;
+        Sequences data = randomSequences(B + 4, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);
+        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
+             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p)) {
+            for (int t = 0; t < steps; t++) {
+                int[] batch = randomBatch(K, B, data.count(), rng);
+                lossCmp.add(gpu.step(batch, B), cpu.step(batch, B));
+            }
+            var a = gpu.state();
+            var b = cpu.state();
+            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
+            if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
+        }
+        StringBuilder name = new StringBuilder("engine ").append(sci.getClass().getSimpleName().replace("Model", ""));
+        for (RuleConfig r : rules) {
+            name.append(' ').append(r.method().id()).append(r.perturbAll() ? "+all" : "").append(r.thetaGradClean() ? "+clean" : "");
+        }
+        Check l = lossCmp.as(""), q = paramCmp.as("");
+        return new Check(name.toString(), Math.max(l.worst(), q.worst()), l.values() + q.values());
+    }
+}

@@ -1,0 +1,90 @@
+package hybridsam.cuda;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every kernel on the emulated device (same .cu sources, same launch code) against the Java reference. */
+class EmulatedKernelsTest {
+    static EmulatedDevice dev;
+
+    @BeforeAll
+    static void open() {
+        String why = EmulatedDevice.unavailableReason();
+        Assumptions.assumeTrue(why == null, () -> "emulated CUDA device skipped: " + why);
+        dev = EmulatedDevice.open();
+    }
+
+    @AfterAll
+    static void close() {
+        if (dev != null) dev.close();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> kernelsMatchJavaReference() {
+        long seed = System.nanoTime();
+        List<KernelChecks.Check> checks = KernelChecks.all(dev, seed, false);
+        return checks.stream().map(c -> DynamicTest.dynamicTest(c.name(),
+                () -> assertTrue(c.passed(), () -> c + " (seed " + seed + ")")));
+    }
+
+    @Test
+    void everyKernelIsRegistered() {
+        assertEquals(java.util.Set.of("hs_rollout", "hs_theta_chain", "hs_loss", "hs_loss_tally", "hs_rowsum", "hs_norm_partial",
+                "hs_norm_finish", "hs_l2_add", "hs_fsam_direction", "hs_perturb", "hs_restore", "hs_adam",
+                "hs_step_advance"), dev.kernels());
+    }
+
+    @Test
+    void argumentListsAreCheckedAgainstTheKernel() {
+        try (DeviceScope s = new DeviceScope(dev)) {
+            DeviceBuffer b = s.ints(1);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> dev.launch("hs_step_advance", 1, 1, 1, 1, 1, 1, 0, KernelArgs.of().i(3)));
+            assertTrue(e.getMessage().contains("do not match"), e.getMessage());
+            assertThrows(IllegalStateException.class,
+                    () -> dev.launch("hs_nope", 1, 1, 1, 1, 1, 1, 0, KernelArgs.of().ptr(b)));
+        }
+    }
+
+    @Test
+    void scopeFreesEverythingAndRejectsUseAfterFree() {
+        int before = dev.liveBuffers();
+        DeviceBuffer kept;
+        try (DeviceScope s = new DeviceScope(dev)) {
+            s.floats(10);
+            kept = s.doubles(3);
+            assertEquals(before + 2, dev.liveBuffers());
+        }
+        assertEquals(before, dev.liveBuffers());
+        assertThrows(IllegalStateException.class, kept::address);
+    }
+
+    @Test
+    void reductionsAreDeterministic() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(7);
+        float[] x = KernelChecks.randomFloats(5 * 1000, 1, rng);
+        float[] a = new float[5], b = new float[5];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            StepKernels k = new StepKernels(s, KernelChecks.hybrid(new hybridsam.tasks.PendulumModel(),
+                    hybridsam.model.Activation.TANH, 1, 3), 1);
+            DeviceBuffer in = s.floats(x.length), out = s.floats(5);
+            dev.upload(in, x);
+            k.rowSum(in, 1000, out, 5);
+            dev.download(out, a);
+            k.rowSum(in, 1000, out, 5);
+            dev.download(out, b);
+        }
+        assertTrue(java.util.Arrays.equals(a, b));
+    }
+}
