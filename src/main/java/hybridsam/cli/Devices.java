@@ -1,38 +1,32 @@
 package hybridsam.cli;
 
-/** What `hybridsam devices` says about the GPU. */
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.cuda.CudaProbe;
+import hybridsam.cuda.KernelImage;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** What `hybridsam devices` prints: each backend, and why any is unavailable. */
 final class Devices {
     private Devices() {
     }
 
-    static String cudaStatus() {
-        try {
-            int[] version = new int[1];
-            jcuda.driver.JCudaDriver.setExceptionsEnabled(false);
-            int rc = jcuda.driver.JCudaDriver.cuInit(0);
-            if (rc != 0) return "cuInit failed: " + jcuda.driver.CUresult.stringFor(rc);
-            jcuda.driver.JCudaDriver.cuDriverGetVersion(version);
-            return "driver " + version[0] + " found, but this build has no CUDA training engine yet";
-        } catch (LinkageError e) {
-            return "no NVIDIA driver (JCuda could not load its native library: " + firstCause(e.getMessage()) + ")";
-        }
-    }
-
-    /**
-     * JCuda's message holds the nested stack traces of every loading attempt; keep one line, the
-     * one naming the missing library (libcuda.so.1 when no driver is installed) if there is one.
-     */
-    static String firstCause(String message) {
-        if (message == null || message.isBlank()) return "no details";
-        String[] lines = message.strip().split("\\R");
-        for (String l : lines) {
-            int i = l.indexOf("cannot open shared object file");
-            if (i >= 0) {
-                int start = l.lastIndexOf(": ", Math.max(0, i - 3));
-                String lib = start >= 0 ? l.substring(start + 2, i).replaceAll(":\\s*$", "") : "";
-                return (lib.isEmpty() ? "a driver library" : lib) + ": cannot open shared object file";
+    static void print(PrintStream out) {
+        out.printf(Locale.ROOT, "cpu   available: %d threads, %d-bit vectors (Vector API), Java %s%n",
+                Runtime.getRuntime().availableProcessors(), CpuOdeBackend.vectorLength() * 32, System.getProperty("java.version"));
+        CudaProbe.Verdict v = CudaProbe.standard().probe();
+        if (v.available()) {
+            out.printf(Locale.ROOT, "cuda  available: %s, driver for CUDA %s%n", v.device(), CudaProbe.driverString(v.driverVersion()));
+        } else {
+            out.println("cuda  unavailable: " + v.reason());
+            if (v.device() != null) {
+                out.printf(Locale.ROOT, "      (GPU %s, driver for CUDA %s)%n", v.device(), CudaProbe.driverString(v.driverVersion()));
             }
         }
-        return lines[0].strip();
+        KernelImage k = KernelImage.fromClasspath(Devices.class.getClassLoader());
+        out.println("      kernels in this jar: " + (k == null ? "none (built without nvcc)"
+                : "built with CUDA " + k.nvccRelease() + ", need a driver for CUDA " + CudaProbe.driverString(k.minimumDriver()) + " or newer"));
+        out.println("      cuDNN / cuBLAS correctors: not in this release (the project's own kernels run the network)");
     }
 }

@@ -58,10 +58,21 @@ final class Help {
               --epochs N           (default 160)       --batch N        minibatch size (default 64)
               --seed N             initialization and shuffling (default 0)
               --patience N         stop after N epochs without a better validation error (0 = off)
-              --out DIR            output folder (default runs/TASK-METHOD-seedN); must not hold a run
+              --out DIR            output folder (default runs/TASK-METHOD-seedN, or
+                                   runs/TASK-METHOD-replicasK); must not hold a run
               --threads N          CPU threads (default: all cores; results do not depend on it)
               --device WHICH       cpu (default); cuda and auto come with the GPU backend
               --quiet              no progress output     --log-every N   epoch lines (default 10)
+            replicas
+              --replicas K         train K independent runs at once, advanced together by one engine
+                                   (1..4096, default 1); each equals the same run trained alone.
+                                   Without lists the replicas take seeds N, N+1, ..., N+K-1.
+              lists                --method, --seed, --rho, --sigma, --lambda, --eta, --l2, --lr-theta,
+                                   --lr-nn, --clip and --weight-decay accept a comma-separated list,
+                                   one value per replica (e.g. --rho 0.01,0.02,0.05,0.1); every list
+                                   must have K values (K may be left out: it is the lists' length);
+                                   a single value applies to every replica. Data and model settings
+                                   are shared by all replicas.
             model
               --hidden W1,W2,...   hidden widths of the corrector MLP (default 64,64)
               --activation NAME    tanh (default), relu, elu, softplus
@@ -69,7 +80,11 @@ final class Help {
               --theta-init X[,Y]   starting theta in physical units (default: middle of its box)
 
             Output: DIR/config.json (settings), DIR/checkpoint.bin (after every epoch, written
-            atomically), DIR/results.json (per-epoch theta and losses, final metrics, timing).
+            atomically), DIR/results.json (per-epoch theta and losses, final metrics, timing). With
+            K > 1 replicas results.json holds a "replicas" list (each replica's seed, hyperparameters,
+            history, best epoch and final metrics) and a "summary" (median, min, max, quartiles of
+            theta_error and test_mse, also per distinct value of each listed hyperparameter), and
+            stdout shows one line per replica and the summary.
             Exit status: 0 done, 2 bad input, 3 diverged (last good checkpoint kept), 4 cannot write.
             """;
 
@@ -82,11 +97,13 @@ final class Help {
             """;
 
     static final String EVALUATE = """
-            usage: hybridsam evaluate --run DIR [--split test|valid|train] [--data DIR] [--json]
+            usage: hybridsam evaluate --run DIR [--split test|valid|train] [--data DIR] [--replica R] [--json]
 
             Loads the best-by-validation parameters from DIR/checkpoint.bin and reports theta,
             theta error, the hybrid's MSE, the scientific model's MSE alone, and the network's share
             of the vector field, on the chosen split (default test). --data evaluates on other data.
+            A run with several replicas is evaluated replica by replica, with a summary; --replica R
+            (0-based) picks one.
             """;
 
     static final String DEVICES = """

@@ -95,8 +95,10 @@ public final class Main {
         }
         Options o = new Options(args, RunSetup.VALUED, Set.of("--quiet"));
         RunSetup setup = new RunSetup(o);
+        int K = setup.replicas;
         Path dir = resume != null ? resume
-                : Path.of(o.string("--out", "runs/" + setup.task.name() + "-" + setup.rule.method().id() + "-seed" + setup.seed));
+                : Path.of(o.string("--out", "runs/" + setup.task.name() + "-" + setup.methodLabel()
+                        + (K == 1 ? "-seed" + setup.seed : "-replicas" + K)));
         if (resume == null && isRun(dir)) {
             throw new ConfigException("--out " + dir + " already holds a run; choose another --out, or continue it with: hybridsam train --resume " + dir);
         }
@@ -107,10 +109,10 @@ public final class Main {
         RunSetup.Data data = setup.loadData();
         OdeHybrid model = setup.model(data);
         Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.science().theta(),
-                data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, new long[]{setup.seed});
+                data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, setup.seeds.clone());
         Checkpoint checkpoint = resume != null ? Checkpoint.read(dir) : null;
         boolean dirExisted = Files.exists(dir);
-        try (TrainingEngine engine = setup.engine(model, data)) {
+        try (TrainingEngine engine = setup.engine(model, data, err)) {
             Map<String, Object> config = setup.describe(data, model);
             config.put("backend", engine.describe());
             if (resume == null) {
@@ -119,7 +121,8 @@ public final class Main {
             boolean quiet = o.flag("--quiet");
             int logEvery = o.intValue("--log-every", 10);
             ProgressLine progress = new ProgressLine(err, System.console() != null && !quiet, quiet, logEvery, setup.task.science().theta().names());
-            err.println("hybridsam: training " + setup.task.name() + " with " + setup.rule.method().id()
+            err.println("hybridsam: training " + setup.task.name() + " with " + setup.methodLabel()
+                    + (K == 1 ? "" : ", " + K + " replicas (seeds " + ReplicaSummary.seedRange(setup.seeds) + ")")
                     + " on " + engine.describe() + ", " + setup.epochs + " epochs, batch " + setup.batch
                     + (resume != null ? ", resuming after epoch " + checkpoint.epochsDone() : "") + "; output in " + dir);
             long t0 = System.nanoTime();
@@ -141,14 +144,23 @@ public final class Main {
             progress.finishLine();
             double wall = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> res = new LinkedHashMap<>(config);
-            res.putAll(results.get(0));
+            if (K == 1) {
+                res.putAll(results.get(0));
+            } else {
+                res.put("replicas", ReplicaSummary.merge(config, results));
+                res.put("summary", ReplicaSummary.of(results, setup));
+            }
             res.put("wall_seconds", wall);
             res.put("train_seconds", trainer.trainSeconds());
             res.put("steps", trainer.steps());
             res.put("steps_per_second", trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
-            res.put("gradient_evaluations", trainer.steps() * (setup.rule.method().perturbs() ? 2 : 1));
+            long gradsPerStep = 0;
+            for (var rule : setup.rules) gradsPerStep += rule.method().perturbs() ? 2 : 1;
+            if (K > 1) res.put("replica_steps_per_second", K * trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
+            res.put("gradient_evaluations", trainer.steps() * gradsPerStep);
             writeJson(dir, "results.json", res);
-            printSummary(res, setup.task.science().theta().names());
+            if (K == 1) printSummary(res, setup.task.science().theta().names());
+            else ReplicaSummary.printTable(out, res, setup);
             return OK;
         }
     }
@@ -231,7 +243,7 @@ public final class Main {
     }
 
     private int evaluate(List<String> args) {
-        Options eo = new Options(args, Set.of("--run", "--data", "--split"), Set.of("--json"));
+        Options eo = new Options(args, Set.of("--run", "--data", "--split", "--replica"), Set.of("--json"));
         if (!eo.has("--run")) throw new ConfigException("evaluate needs --run DIR (a folder written by train)");
         Path run = Path.of(eo.string("--run", null));
         String split = eo.choice("--split", "test", "train", "valid", "test");
@@ -243,34 +255,63 @@ public final class Main {
             a.add(eo.string("--data", null));
         }
         RunSetup setup = new RunSetup(new Options(a, RunSetup.VALUED, Set.of("--quiet")));
+        int K = setup.replicas;
+        Integer only = null;
+        if (eo.has("--replica")) {
+            long r = eo.integer("--replica", 0);
+            if (r < 0 || r >= K) {
+                throw new ConfigException("--replica " + r + ": " + run + " has " + K + " replica" + (K == 1 ? " (0)" : "s (0.." + (K - 1) + ")"));
+            }
+            only = (int) r;
+        }
         RunSetup.Data data = setup.loadData();
         OdeHybrid model = setup.model(data);
         Checkpoint c = Checkpoint.read(run);
         float[] best = c.bestParams();
-        if (best.length != model.parameterCount()) {
-            throw new DataException(run.resolve(Checkpoint.FILE) + ": holds " + best.length + " parameters, the run's model has " + model.parameterCount());
+        int P = model.parameterCount();
+        if (best.length != (long) K * P) {
+            throw new DataException(run.resolve(Checkpoint.FILE) + ": holds " + best.length + " parameters, the run's model has "
+                    + (K == 1 ? String.valueOf(P) : K + " x " + P));
         }
-        try (TrainingEngine engine = setup.engine(model, data)) {
+        try (TrainingEngine engine = setup.engine(model, data, err)) {
             var seqs = switch (split) {
                 case "train" -> data.train();
                 case "valid" -> data.valid();
                 default -> data.test();
             };
-            TrainingEngine.Metrics m = engine.evaluate(best, 0, seqs);
-            double[] theta = model.physicalTheta(best, 0);
+            List<Map<String, Object>> each = new ArrayList<>();
+            for (int r = 0; r < K; r++) {
+                if (only != null && r != only) continue;
+                TrainingEngine.Metrics m = engine.evaluate(best, r, seqs);
+                double[] theta = model.physicalTheta(best, r * P);
+                Map<String, Object> e = new LinkedHashMap<>();
+                if (K > 1 || only != null) {
+                    e.put("replica", r);
+                    e.put("seed", setup.seeds[r]);
+                }
+                e.put("theta", theta);
+                if (data.thetaStar() != null) e.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
+                e.put("mse", m.mse());
+                e.put("mse_science_only", m.scienceOnlyMse());
+                e.put("physics_share", m.physicsShare());
+                each.add(e);
+            }
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("run", run.toString());
             r.put("split", split);
             r.put("epochs_done", c.epochsDone());
-            r.put("theta", theta);
-            if (data.thetaStar() != null) r.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
-            r.put("mse", m.mse());
-            r.put("mse_science_only", m.scienceOnlyMse());
-            r.put("physics_share", m.physicsShare());
+            if (each.size() == 1) {
+                r.putAll(each.get(0));
+            } else {
+                r.put("replicas", each);
+                r.put("summary", ReplicaSummary.ofEvaluations(each));
+            }
             if (eo.flag("--json")) {
                 out.println(Json.write(r));
-            } else {
+            } else if (each.size() == 1) {
                 r.forEach((k, v) -> out.println(String.format(Locale.ROOT, "%-17s %s", k, v instanceof double[] d ? Arrays.toString(d) : v)));
+            } else {
+                ReplicaSummary.printEvaluations(out, r, each);
             }
             return OK;
         }
@@ -278,9 +319,7 @@ public final class Main {
 
     private int devices(List<String> args) {
         new Options(args, Set.of(), Set.of());
-        out.printf(Locale.ROOT, "cpu   available: %d threads, %d-bit vectors (Vector API), Java %s%n",
-                Runtime.getRuntime().availableProcessors(), CpuOdeBackend.vectorLength() * 32, System.getProperty("java.version"));
-        out.println("cuda  unavailable: " + Devices.cudaStatus());
+        Devices.print(out);
         return OK;
     }
 }

@@ -1,6 +1,9 @@
 package hybridsam.cli;
 
 import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.cuda.CudaProbe;
+import hybridsam.cuda.CudaTrainingEngine;
+import hybridsam.cuda.DeviceOutOfMemoryException;
 import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
 import hybridsam.io.DatasetStore;
@@ -35,7 +38,17 @@ final class RunSetup {
             "--cache", "--method", "--seed", "--epochs", "--batch", "--lr-theta", "--lr-nn", "--clip",
             "--weight-decay", "--rho", "--sigma", "--lambda", "--eta", "--l2", "--perturb", "--theta-grad",
             "--patience", "--threads", "--activation", "--hidden", "--rk4-step", "--theta-init", "--out",
-            "--device", "--log-every");
+            "--device", "--log-every", "--replicas");
+
+    /**
+     * The options that may hold one value per replica (a comma-separated list), in the order the
+     * results show them.
+     */
+    static final List<String> PER_REPLICA = List.of("--method", "--seed", "--rho", "--sigma", "--lambda", "--eta",
+            "--l2", "--lr-theta", "--lr-nn", "--clip", "--weight-decay");
+
+    /** The most replicas one engine advances together. */
+    static final int MAX_REPLICAS = 4096;
 
     final Options options;
     final Task task;
@@ -43,9 +56,16 @@ final class RunSetup {
     final long dataSeed;
     final Path dataDir;
     final Path cacheRoot;
+    /** Replica 0's seed and rule (the run's, when it has a single replica). */
     final long seed;
     final int epochs, batch, patience, threads;
     final RuleConfig rule;
+    /** K, and each replica's seed and rule. */
+    final int replicas;
+    final long[] seeds;
+    final RuleConfig[] rules;
+    /** The per-replica options given as lists whose values differ between replicas (--seed excluded). */
+    final List<String> varied;
     final MlpShape corrector;
     final double rk4Step;
     final double[] thetaInit;
@@ -58,8 +78,6 @@ final class RunSetup {
         dataSeed = o.integer("--data-seed", 0);
         dataDir = o.has("--data") ? Path.of(o.string("--data", null)) : null;
         cacheRoot = o.has("--cache") ? Path.of(o.string("--cache", null)) : DatasetStore.defaultCacheRoot();
-        Method method = Method.parse(o.string("--method", "fsam"));
-        seed = o.integer("--seed", 0);
         epochs = o.intValue("--epochs", d.epochs());
         batch = o.intValue("--batch", d.batchSize());
         patience = o.intValue("--patience", 0);
@@ -67,14 +85,45 @@ final class RunSetup {
         if (epochs < 1) throw new ConfigException("--epochs must be at least 1 (got " + epochs + ")");
         if (batch < 1) throw new ConfigException("--batch must be at least 1 (got " + batch + ")");
         if (threads < 1) throw new ConfigException("--threads must be at least 1 (got " + threads + ")");
-        rule = new RuleConfig(method,
-                o.number("--rho", method.perturbs() ? d.rho(method) : 0.0),
-                o.number("--sigma", 1.0), o.number("--lambda", 0.9), o.number("--eta", 0.01),
-                o.number("--l2", d.l2()),
-                o.choice("--perturb", "neural", "neural", "all").equals("all"),
-                o.choice("--theta-grad", "perturbed", "perturbed", "clean").equals("clean"),
-                o.number("--lr-theta", d.lrTheta()), o.number("--lr-nn", d.lrNn()),
-                o.number("--clip", d.clip()), o.number("--weight-decay", 0.0));
+
+        Map<String, String[]> lists = new LinkedHashMap<>();
+        for (String name : PER_REPLICA) if (o.has(name)) lists.put(name, elements(name, o.string(name, null)));
+        replicas = replicaCount(o, lists);
+        int K = replicas;
+        seeds = new long[K];
+        String[] seedList = lists.get("--seed");
+        if (seedList != null && seedList.length > 1) {
+            for (int r = 0; r < K; r++) seeds[r] = wholeNumber("--seed", seedList[r], o.string("--seed", null));
+        } else {
+            long base = seedList == null ? 0 : wholeNumber("--seed", seedList[0], o.string("--seed", null));
+            for (int r = 0; r < K; r++) seeds[r] = base + r;
+        }
+        rules = new RuleConfig[K];
+        for (int r = 0; r < K; r++) {
+            Method method = Method.parse(element(lists, "--method", r, "fsam"));
+            try {
+                rules[r] = new RuleConfig(method,
+                        number(o, lists, "--rho", r, method.perturbs() ? d.rho(method) : 0.0),
+                        number(o, lists, "--sigma", r, 1.0), number(o, lists, "--lambda", r, 0.9),
+                        number(o, lists, "--eta", r, 0.01),
+                        number(o, lists, "--l2", r, d.l2()),
+                        o.choice("--perturb", "neural", "neural", "all").equals("all"),
+                        o.choice("--theta-grad", "perturbed", "perturbed", "clean").equals("clean"),
+                        number(o, lists, "--lr-theta", r, d.lrTheta()), number(o, lists, "--lr-nn", r, d.lrNn()),
+                        number(o, lists, "--clip", r, d.clip()), number(o, lists, "--weight-decay", r, 0.0));
+            } catch (ConfigException e) {
+                throw K == 1 ? e : new ConfigException(e.getMessage() + " in replica " + r);
+            }
+        }
+        List<String> v = new java.util.ArrayList<>();
+        for (Map.Entry<String, String[]> e : lists.entrySet()) {
+            if (e.getKey().equals("--seed") || e.getValue().length < 2) continue;
+            String key = hyperparameterKey(e.getKey());
+            if (java.util.Arrays.stream(rules).map(x -> x.toMap().get(key)).distinct().count() > 1) v.add(e.getKey());
+        }
+        varied = List.copyOf(v);
+        seed = seeds[0];
+        rule = rules[0];
         int[] hidden = o.ints("--hidden", d.hidden());
         Activation act;
         try {
@@ -95,6 +144,77 @@ final class RunSetup {
         if (!(rk4Step > 0) || !Double.isFinite(rk4Step)) throw new ConfigException("--rk4-step must be > 0 (got " + rk4Step + ")");
         thetaInit = o.has("--theta-init") ? parseDoubles("--theta-init", o.string("--theta-init", null)) : null;
         o.choice("--device", "cpu", "cpu", "cuda", "auto");
+    }
+
+    /** The elements of a per-replica option's value: one value, or a comma-separated list. */
+    private static String[] elements(String name, String v) {
+        if (v.isBlank()) throw new ConfigException(name + ": empty value (give one value, or a comma-separated list with one per replica)");
+        String[] parts = v.split(",", -1);
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = parts[i].trim();
+            if (parts[i].isEmpty()) {
+                throw new ConfigException(name + ": element " + (i + 1) + " of '" + v + "' is empty");
+            }
+        }
+        return parts;
+    }
+
+    /** K from --replicas and the lengths of the lists given; all must agree. */
+    private static int replicaCount(Options o, Map<String, String[]> lists) {
+        String first = null;
+        int length = 1;
+        for (Map.Entry<String, String[]> e : lists.entrySet()) {
+            int n = e.getValue().length;
+            if (n < 2) continue;
+            if (first == null) {
+                first = e.getKey();
+                length = n;
+            } else if (n != length) {
+                throw new ConfigException(first + " has " + length + " values but " + e.getKey() + " has " + n
+                        + "; every list must have one value per replica");
+            }
+        }
+        if (!o.has("--replicas")) return length;
+        long k = o.integer("--replicas", 1);
+        if (k < 1 || k > MAX_REPLICAS) {
+            throw new ConfigException("--replicas must lie in 1.." + MAX_REPLICAS + " (got " + k + ")");
+        }
+        if (first != null && k != length) {
+            throw new ConfigException("--replicas " + k + " but " + first + " has " + length
+                    + " values; give one value per replica, or leave --replicas out");
+        }
+        return (int) k;
+    }
+
+    /** Replica r's text of a per-replica option (a single value applies to every replica). */
+    private static String element(Map<String, String[]> lists, String name, int r, String def) {
+        String[] v = lists.get(name);
+        if (v == null) return def;
+        return v.length == 1 ? v[0] : v[r];
+    }
+
+    private static double number(Options o, Map<String, String[]> lists, String name, int r, double def) {
+        String e = element(lists, name, r, null);
+        if (e == null) return def;
+        try {
+            return Double.parseDouble(e);
+        } catch (NumberFormatException x) {
+            String whole = o.string(name, e);
+            throw new ConfigException(name + ": '" + e + "'" + (whole.trim().equals(e) ? "" : " in '" + whole + "'") + " is not a number");
+        }
+    }
+
+    private static long wholeNumber(String name, String e, String whole) {
+        try {
+            return Long.parseLong(e);
+        } catch (NumberFormatException x) {
+            throw new ConfigException(name + ": '" + e + "'" + (whole.trim().equals(e) ? "" : " in '" + whole + "'") + " is not a whole number");
+        }
+    }
+
+    /** The key of RuleConfig.toMap that a per-replica option sets: --lr-theta -> lr_theta. */
+    static String hyperparameterKey(String option) {
+        return option.substring(2).replace('-', '_');
     }
 
     private static double[] parseDoubles(String name, String v) {
@@ -198,13 +318,39 @@ final class RunSetup {
         return p;
     }
 
-    TrainingEngine engine(OdeHybrid model, Data data) {
+    /** Every replica's starting parameters, one block of model.parameterCount() after another. */
+    float[] initialParams(OdeHybrid model) {
+        int P = model.parameterCount();
+        float[] all = new float[replicas * P];
+        for (int r = 0; r < replicas; r++) System.arraycopy(initialParams(model, seeds[r]), 0, all, r * P, P);
+        return all;
+    }
+
+    /** The distinct methods of the replicas, joined by '+' (for names and messages). */
+    String methodLabel() {
+        return String.join("+", java.util.Arrays.stream(rules).map(x -> x.method().id()).distinct().toList());
+    }
+
+    /**
+     * The engine --device asks for: cpu; cuda (refused with the probe's reason when no GPU can run
+     * it); auto (cuda when the probe says yes, else cpu with a one-line notice on notices).
+     */
+    TrainingEngine engine(OdeHybrid model, Data data, java.io.PrintStream notices) {
         String device = options.string("--device", "cpu");
-        if (device.equals("cuda")) {
-            throw new ConfigException("--device cuda: the CUDA backend is not part of this build yet; use --device cpu");
+        float[] start = initialParams(model);
+        if (!device.equals("cpu")) {
+            CudaProbe.Verdict v = CudaProbe.standard().probe();
+            if (v.available()) {
+                try {
+                    return CudaTrainingEngine.onGpu(0, model, data.train(), rules, start);
+                } catch (DeviceOutOfMemoryException e) {
+                    throw new ConfigException("--device " + device + ": " + e.getMessage());
+                }
+            }
+            if (device.equals("cuda")) throw new ConfigException("--device cuda: " + v.describe());
+            notices.println("hybridsam: " + v.describe() + "; training on the CPU");
         }
-        CpuOdeBackend backend = new CpuOdeBackend(model, threads);
-        return new CpuTrainingEngine(backend, data.train(), new RuleConfig[]{rule}, initialParams(model, seed));
+        return new CpuTrainingEngine(new CpuOdeBackend(model, threads), data.train(), rules, start);
     }
 
     /** Every setting of the run, for results.json. */
@@ -215,11 +361,25 @@ final class RunSetup {
         m.put("data", Map.of("dir", data.dir().toString(), "seed", dataDir == null ? (Object) dataSeed : "n/a",
                 "train", data.train().count(), "valid", data.valid().count(), "test", data.test().count(),
                 "frames", data.train().frames(), "frame_dt", data.frameDt()));
-        m.put("seed", seed);
+        if (replicas == 1) m.put("seed", seed);
+        else m.put("replica_count", replicas);
         m.put("epochs", epochs);
         m.put("batch_size", batch);
         m.put("patience", patience);
-        m.put("hyperparameters", rule.toMap());
+        if (replicas == 1) {
+            m.put("hyperparameters", rule.toMap());
+        } else {
+            m.put("varied", varied.stream().map(RunSetup::hyperparameterKey).toList());
+            List<Object> reps = new java.util.ArrayList<>();
+            for (int r = 0; r < replicas; r++) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("replica", r);
+                e.put("seed", seeds[r]);
+                e.put("hyperparameters", rules[r].toMap());
+                reps.add(e);
+            }
+            m.put("replicas", reps);
+        }
         Map<String, Object> mod = new LinkedHashMap<>();
         mod.put("form", "ode-additive");
         mod.put("corrector", corrector.describe());

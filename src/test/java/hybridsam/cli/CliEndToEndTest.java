@@ -163,11 +163,13 @@ class CliEndToEndTest {
         Matcher m = Pattern.compile("(?m)^cuda\\s+unavailable: (.+)$").matcher(res.out());
         assertTrue(m.find(), res.out());
         assertFalse(m.group(1).isBlank(), "a reason why cuda is unavailable");
-        assertEquals(2, res.out().strip().split("\\R").length, () -> "one line per backend:\n" + res.out());
-        assertEquals("libcuda.so.1: cannot open shared object file", Devices.firstCause(
+        // one line per backend; the details under cuda are indented
+        assertEquals(2, res.out().lines().filter(l -> !l.startsWith(" ")).count(), () -> "one line per backend:\n" + res.out());
+        assertFalse(res.out().contains("\tat "), "no stack trace");
+        assertEquals("libcuda.so.1: cannot open shared object file", hybridsam.cuda.CudaProbe.firstCause(
                 "Error while loading native library \"JCudaDriver\"\nStack trace:\n\tat x.y(Z.java:1)\n"
                         + "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver.so: libcuda.so.1: cannot open shared object file: No such file"));
-        assertEquals("first line", Devices.firstCause("first line\n\tat a.b(C.java:2)"));
+        assertEquals("first line", hybridsam.cuda.CudaProbe.firstCause("first line\n\tat a.b(C.java:2)"));
         Cli.run("devices", "--verbose").expect(Main.BAD_INPUT);
     }
 
