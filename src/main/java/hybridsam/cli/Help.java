@@ -61,12 +61,14 @@ final class Help {
               --out DIR            output folder (default runs/TASK-METHOD-seedN, or
                                    runs/TASK-METHOD-replicasK); must not hold a run
               --threads N          CPU threads (default: all cores; results do not depend on it)
-              --device WHICH       cpu (default); cuda and auto come with the GPU backend
+              --device WHICH       cpu (default), cuda (refused with the reason when no GPU can run it),
+                       or auto (cuda when available, else cpu with a one-line notice)
               --quiet              no progress output     --log-every N   epoch lines (default 10)
             replicas
               --replicas K         train K independent runs at once, advanced together by one engine
                                    (1..4096, default 1); each equals the same run trained alone.
-                                   Without lists the replicas take seeds N, N+1, ..., N+K-1.
+                                   Without lists the replicas take seeds N, N+1, ..., N+K-1; with a
+                       list of another option they all start from --seed N (a sweep).
               lists                --method, --seed, --rho, --sigma, --lambda, --eta, --l2, --lr-theta,
                                    --lr-nn, --clip and --weight-decay accept a comma-separated list,
                                    one value per replica (e.g. --rho 0.01,0.02,0.05,0.1); every list

@@ -95,8 +95,11 @@ final class RunSetup {
         if (seedList != null && seedList.length > 1) {
             for (int r = 0; r < K; r++) seeds[r] = wholeNumber("--seed", seedList[r], o.string("--seed", null));
         } else {
+            // a sweep over a hyperparameter compares its values from the same seed; plain
+            // replicas (no list) are repeats with consecutive seeds
+            boolean sweep = lists.entrySet().stream().anyMatch(e -> !e.getKey().equals("--seed") && e.getValue().length > 1);
             long base = seedList == null ? 0 : wholeNumber("--seed", seedList[0], o.string("--seed", null));
-            for (int r = 0; r < K; r++) seeds[r] = base + r;
+            for (int r = 0; r < K; r++) seeds[r] = sweep ? base : base + r;
         }
         rules = new RuleConfig[K];
         for (int r = 0; r < K; r++) {
