@@ -131,33 +131,36 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
     public record Evaluation(double mse, double scienceOnlyMse, double physicsShare) {
     }
 
-    /** Mean squared error over all sequences of data with the parameters at params[pOff ..]. */
-    public double meanSquaredError(float[] params, int pOff, Sequences data, boolean useNet) {
+    /** What one pass over a chunk of a split adds up. */
+    @FunctionalInterface
+    private interface ChunkSum {
+        double over(OdeChunk workspace, int[] idx, int off, int n);
+    }
+
+    /** Σ over all sequences of data, chunk by chunk in parallel, added in chunk order. */
+    private double sumOverSplit(Sequences data, ChunkSum f) {
         int chunk = chunkFor(Math.min(data.count(), MAX_CHUNK));
         int[] idx = new int[data.count()];
         for (int i = 0; i < idx.length; i++) idx[i] = i;
         List<Callable<Double>> tasks = new ArrayList<>();
         for (int off = 0; off < idx.length; off += chunk) {
             final int o = off, n = Math.min(chunk, idx.length - off);
-            tasks.add(() -> newWorkspace(data.frames(), chunk).forward(params, pOff, data, idx, o, n, false, useNet));
+            tasks.add(() -> f.over(newWorkspace(data.frames(), chunk), idx, o, n));
         }
-        double sq = 0;
-        for (double s : runAll(tasks)) sq += s;
+        double sum = 0;
+        for (double s : runAll(tasks)) sum += s;
+        return sum;
+    }
+
+    /** Mean squared error over all sequences of data with the parameters at params[pOff ..]. */
+    public double meanSquaredError(float[] params, int pOff, Sequences data, boolean useNet) {
+        double sq = sumOverSplit(data, (w, idx, o, n) -> w.forward(params, pOff, data, idx, o, n, false, useNet));
         return sq / ((double) data.count() * (data.frames() - 1) * data.dim());
     }
 
     public Evaluation evaluate(float[] params, int pOff, Sequences data) {
-        int chunk = chunkFor(Math.min(data.count(), MAX_CHUNK));
-        int[] idx = new int[data.count()];
-        for (int i = 0; i < idx.length; i++) idx[i] = i;
-        List<Callable<Double>> tasks = new ArrayList<>();
-        for (int off = 0; off < idx.length; off += chunk) {
-            final int o = off, n = Math.min(chunk, idx.length - off);
-            tasks.add(() -> newWorkspace(data.frames(), chunk).physicsShareSum(params, pOff, data, idx, o, n));
-        }
-        double share = 0;
-        for (double s : runAll(tasks)) share += s;
-        share /= (double) data.count() * data.frames();
+        double share = sumOverSplit(data, (w, idx, o, n) -> w.physicsShareSum(params, pOff, data, idx, o, n))
+                / ((double) data.count() * data.frames());
         return new Evaluation(meanSquaredError(params, pOff, data, true),
                 meanSquaredError(params, pOff, data, false), share);
     }

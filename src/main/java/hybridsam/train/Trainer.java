@@ -58,12 +58,12 @@ public final class Trainer {
         this.progress = progress;
         this.K = engine.replicas();
         if (plan.seeds().length != K) throw new IllegalArgumentException("one seed per replica");
-        this.P = engine.state().params().length / K;
+        this.bestParams = engine.params();
+        this.P = bestParams.length / K;
         this.bestValid = new double[K];
         this.bestEpoch = new int[K];
         java.util.Arrays.fill(bestValid, Double.POSITIVE_INFINITY);
         for (int r = 0; r < K; r++) history.add(new ArrayList<>());
-        this.bestParams = engine.state().params();
     }
 
     /** The order of the training sequences in an epoch: depends on (seed, epoch) only. */
@@ -135,8 +135,7 @@ public final class Trainer {
     }
 
     private void endOfEpoch(int epoch, double[] lossSum, int n) {
-        OptimizerState st = engine.state();
-        float[] params = st.params();
+        float[] params = engine.params();
         for (int r = 0; r < K; r++) {
             double valid = engine.mse(params, r, plan.valid());
             if (!Double.isFinite(valid)) throw new DivergenceException(epoch, 0, r, valid);
@@ -217,7 +216,7 @@ public final class Trainer {
 
     private List<Map<String, Object>> results(int lastEpoch) {
         List<Map<String, Object>> out = new ArrayList<>();
-        float[] last = engine.state().params();
+        float[] last = engine.params();
         for (int r = 0; r < K; r++) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("seed", plan.seeds()[r]);

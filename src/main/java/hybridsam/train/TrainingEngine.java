@@ -30,6 +30,11 @@ public interface TrainingEngine extends AutoCloseable {
 
     OptimizerState state();
 
+    /** The K replicas' parameters (a copy): all an epoch's validation needs of the state. */
+    default float[] params() {
+        return state().params();
+    }
+
     void load(OptimizerState state);
 
     /** Test metrics of method.md §3 for one replica's parameters. */
