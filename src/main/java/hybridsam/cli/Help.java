@@ -87,7 +87,8 @@ final class Help {
             history, best epoch and final metrics) and a "summary" (median, min, max, quartiles of
             theta_error and test_mse, also per distinct value of each listed hyperparameter), and
             stdout shows one line per replica and the summary.
-            Exit status: 0 done, 2 bad input, 3 diverged (last good checkpoint kept), 4 cannot write.
+            Exit status: 0 done, 1 GPU error, 2 bad input, 3 diverged (last good checkpoint kept),
+            4 cannot write.
             """;
 
     static final String GENERATE = """

@@ -80,6 +80,10 @@ public final class Main {
         } catch (UncheckedIOException e) {
             err.println("hybridsam " + cmd + ": " + e.getMessage());
             return CANNOT_WRITE;
+        } catch (hybridsam.cuda.DeviceException e) {
+            // out of memory names the bytes and a remedy; other driver errors name the call
+            err.println("hybridsam " + cmd + ": " + e.getMessage());
+            return FAILED;
         }
     }
 
