@@ -6,6 +6,13 @@
 #include "emu/cuda_emu.h"
 #endif
 
+// Full unrolling of small fixed-trip loops on the GPU (register arrays then stay in registers).
+#ifdef HYBRIDSAM_EMULATION
+#define HS_UNROLL
+#else
+#define HS_UNROLL _Pragma("unroll")
+#endif
+
 #define HS_GUARD 1e-12
 #define HS_BLOCK 256       // block size of the reduction kernels (their shared arrays)
 #define HS_MAX_THETA 4     // θ components a scientific model may have

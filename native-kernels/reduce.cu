@@ -15,6 +15,19 @@ extern "C" __global__ void hs_rowsum(const float* in, int n, long long rows, flo
     out[row] = (float) acc;
 }
 
+// out[r*P + i] = Σ_t in[(r*tiles + t)*P + i] in tile order; one thread per (r, i), grid =
+// (ceil(P / blockDim), K). Sums the per-tile gradient partials of hs_rollout_fused; neighbouring
+// threads read neighbouring addresses.
+extern "C" __global__ void hs_tilesum(const float* in, int tiles, int P, float* out) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int r = blockIdx.y;
+    if (i >= P) return;
+    const float* x = in + (size_t) r * tiles * P + i;
+    double acc = 0.0;
+    for (int t = 0; t < tiles; t++) acc += (double) x[(size_t) t * P];
+    out[(size_t) r * P + i] = (float) acc;
+}
+
 // What hs_norm_partial sums, per replica r over its segment of the P parameters.
 enum {
     HS_NORM_GRAD = 0,    // ‖grad‖ over all P (clipping)

@@ -30,6 +30,7 @@ void sync_threads();
 #define __forceinline__ inline
 #define __restrict__ __restrict
 #define __shared__ static thread_local
+#define __align__(n) __attribute__((aligned(n)))
 
 using std::fabs;
 using std::sqrt;

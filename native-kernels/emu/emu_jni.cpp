@@ -17,6 +17,7 @@
 
 #include "cuda_emu.h"
 #include "../ode.cu"
+#include "../fused.cu"
 #include "../reduce.cu"
 #include "../rules.cu"
 
@@ -160,6 +161,7 @@ template <typename... A> Kernel make_kernel(void (*f)(A...), bool barriers) {
 const std::map<std::string, Kernel>& kernels() {
     static const std::map<std::string, Kernel> table = {
         HS_KERNEL(hs_rollout), HS_KERNEL(hs_theta_chain), HS_KERNEL(hs_loss), HS_SYNC_KERNEL(hs_loss_tally),
+        HS_SYNC_KERNEL(hs_rollout_fused), HS_KERNEL(hs_tilesum),
         HS_KERNEL(hs_rowsum), HS_SYNC_KERNEL(hs_norm_partial), HS_KERNEL(hs_norm_finish),
         HS_KERNEL(hs_l2_add), HS_KERNEL(hs_fsam_direction), HS_KERNEL(hs_perturb),
         HS_KERNEL(hs_restore), HS_KERNEL(hs_adam), HS_KERNEL(hs_step_advance),

@@ -70,6 +70,12 @@ public final class CudaTrainingEngine implements TrainingEngine {
     }
 
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams) {
+        this(device, model, train, rules, initialParams, StepKernels.defaultRollout(model));
+    }
+
+    /** An engine whose gradients run through the given rollout kernel (FUSED only where it applies). */
+    public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
+                              StepKernels.Rollout rollout) {
         this.dev = device;
         this.model = model;
         this.train = train;
@@ -87,7 +93,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
         long n = (long) K * P;
         DeviceScope s = new DeviceScope(device);
         try {
-            kernels = new StepKernels(s, model, K);
+            kernels = new StepKernels(s, model, K, rollout);
             params = s.floats(n);
             adamM = s.floats(n);
             adamV = s.floats(n);
@@ -126,16 +132,28 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return K;
     }
 
-    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers. */
+    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers (default rollout). */
     public static long batchBytes(OdeHybrid model, int K, int B, int frames) {
-        return 4L * K * B * (StepKernels.workspacePerSample(model, frames) + model.parameterCount() + 1) + 8L * K * B;
+        return batchBytes(StepKernels.defaultRollout(model), model, K, B, frames);
+    }
+
+    /** Bytes of device memory a step needs for batch size B with the given rollout kernel. */
+    public static long batchBytes(StepKernels.Rollout rollout, OdeHybrid model, int K, int B, int frames) {
+        return 4L * (StepKernels.workspaceFloats(rollout, model, K, B, frames)
+                + StepKernels.gradientRowsFloats(rollout, model, K, B) + (long) K * B)
+                + 8L * K * StepKernels.lossRows(rollout, B);
+    }
+
+    /** The gradient kernel this engine runs. */
+    public StepKernels.Rollout rollout() {
+        return kernels.rollout();
     }
 
     /** A step's graph for one batch size, and the buffer its minibatch indices are copied to. */
     private record Captured(int B, DeviceBuffer batch, StepGraph graph) {
     }
 
-    /** Rollout workspace for batch sizes up to B (hs_rollout's ws, per-sample gradients, squared errors). */
+    /** Rollout workspace for batch sizes up to B (the rollout's ws, unreduced gradients, squared errors). */
     private record Workspace(int B, DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq) {
     }
 
@@ -160,8 +178,10 @@ public final class CudaTrainingEngine implements TrainingEngine {
         int frames = train.frames();
         DeviceBuffer b = cacheScope.ints((long) K * B);
         if (w == null) {
-            w = new Workspace(B, cacheScope.floats((long) K * B * StepKernels.workspacePerSample(model, frames)),
-                    cacheScope.floats((long) K * B * P), cacheScope.doubles((long) K * B));
+            StepKernels.Rollout ro = kernels.rollout();
+            w = new Workspace(B, cacheScope.floats(StepKernels.workspaceFloats(ro, model, K, B, frames)),
+                    cacheScope.floats(StepKernels.gradientRowsFloats(ro, model, K, B)),
+                    cacheScope.doubles((long) K * StepKernels.lossRows(ro, B)));
             workspaces.add(w);
         }
         Workspace ws = w;
@@ -187,7 +207,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
         int frames = train.frames();
         DeviceBuffer ws = w.ws(), gs = w.gs(), sq = w.sq();
         kernels.gradient(params, obs, frames, batch, B, ws, gs, sq, grad);
-        kernels.loss(sq, B, StepKernels.lossWeight(model, B, frames), loss);
+        kernels.rolloutLoss(sq, B, frames, loss);
         tally.enqueue(loss, B);
         if (anyL2) kernels.l2Add(cfg, params, grad);
         if (anyPerturbs) {

@@ -139,6 +139,7 @@ public final class KernelChecks {
         out.add(gradient(dev, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
         out.add(gradient(dev, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
         if (large) out.add(gradient(dev, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+        out.addAll(fusedGradients(dev, rng, large));
         out.add(lossTally(dev, rng));
         out.add(rowSum(dev, 7, 300, rng));
         out.addAll(perturbation(dev, rng));
@@ -151,6 +152,37 @@ public final class KernelChecks {
     /** hs_rollout + hs_rowsum + hs_theta_chain + hs_loss against CpuOdeBackend.lossAndGradient. */
     public static Check gradient(Device dev, ScientificModel sci, Activation act, int K, int B, int frames, int spf,
                                  int[] hidden, SplittableRandom rng) {
+        return gradient(dev, StepKernels.Rollout.PER_THREAD, sci, act, K, B, frames, spf, hidden, rng);
+    }
+
+    /**
+     * The fused gradient path (hs_rollout_fused + hs_tilesum + hs_theta_chain + hs_loss) against
+     * CpuOdeBackend: both models, all four activations, K = 1..3, batches that are not multiples
+     * of the tile, one and two RK4 steps per frame, widths below, at and above a warp, and a W2
+     * too large for shared memory (100-50, read from global memory).
+     */
+    public static List<Check> fusedGradients(Device dev, SplittableRandom rng, boolean large) {
+        var F = StepKernels.Rollout.FUSED;
+        List<Check> out = new ArrayList<>();
+        out.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 3, 37, 5, 2, new int[]{8, 8}, rng));
+        out.add(gradient(dev, F, new DuffingModel(), Activation.RELU, 2, 67, 4, 1, new int[]{20, 12}, rng));
+        out.add(gradient(dev, F, new PendulumModel(), Activation.ELU, 1, 11, 4, 1, new int[]{64, 64}, rng));
+        out.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 2, 37, 4, 2, new int[]{8, 8}, rng));
+        out.add(gradient(dev, F, new PendulumModel(), Activation.SOFTPLUS, 1, 5, 3, 1, new int[]{12, 20}, rng));
+        out.add(gradient(dev, F, new DuffingModel(), Activation.TANH, 3, 9, 3, 1, new int[]{8, 8}, rng));
+        out.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 2, 16, 3, 2, new int[]{33, 7}, rng));
+        out.add(gradient(dev, F, new DuffingModel(), Activation.ELU, 1, 10, 3, 1, new int[]{100, 50}, rng));
+        if (large) {
+            out.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+            out.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 3, 250, 20, 2, new int[]{128, 128}, rng));
+            out.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
+        }
+        return out;
+    }
+
+    /** The chosen gradient path + hs_theta_chain + hs_loss against CpuOdeBackend.lossAndGradient. */
+    public static Check gradient(Device dev, StepKernels.Rollout rollout, ScientificModel sci, Activation act, int K, int B,
+                                 int frames, int spf, int[] hidden, SplittableRandom rng) {
         OdeHybrid m = hybrid(sci, act, spf, hidden);
         int P = m.parameterCount();
         Sequences data = randomSequences(B + 3, frames, rng);
@@ -164,16 +196,17 @@ public final class KernelChecks {
         float[] g = new float[K * P];
         double[] l = new double[K];
         try (DeviceScope s = new DeviceScope(dev)) {
-            StepKernels k = new StepKernels(s, m, K);
+            StepKernels k = new StepKernels(s, m, K, rollout);
             DeviceBuffer dp = s.floats(p.length), dObs = s.floats(data.obs().length), dBatch = s.ints(batch.length);
-            DeviceBuffer ws = s.floats(StepKernels.workspacePerSample(m, frames) * K * B);
-            DeviceBuffer gs = s.floats((long) K * P * B), sq = s.doubles((long) K * B);
+            DeviceBuffer ws = s.floats(StepKernels.workspaceFloats(rollout, m, K, B, frames));
+            DeviceBuffer gs = s.floats(StepKernels.gradientRowsFloats(rollout, m, K, B));
+            DeviceBuffer sq = s.doubles((long) K * StepKernels.lossRows(rollout, B));
             DeviceBuffer dg = s.floats((long) K * P), dl = s.doubles(K);
             dev.upload(dp, p);
             dev.upload(dObs, data.obs());
             dev.upload(dBatch, batch);
             k.gradient(dp, dObs, frames, dBatch, B, ws, gs, sq, dg);
-            k.loss(sq, B, StepKernels.lossWeight(m, B, frames), dl);
+            k.rolloutLoss(sq, B, frames, dl);
             dev.download(dg, g);
             dev.download(dl, l);
         }
@@ -181,7 +214,8 @@ public final class KernelChecks {
         for (float x : gRef) scale = Math.max(scale, Math.abs(x));
         Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(g, gRef);
         c.add(l, lRef);
-        return c.as(String.format("gradient %s %s %s K=%d B=%d T=%d", sci.getClass().getSimpleName().replace("Model", ""),
+        return c.as(String.format("gradient%s %s %s %s K=%d B=%d T=%d",
+                rollout == StepKernels.Rollout.FUSED ? " fused" : "", sci.getClass().getSimpleName().replace("Model", ""),
                 m.corrector().describe().replace(' ', '/'), spf == 1 ? "h=dt" : "h=dt/" + spf, K, B, frames));
     }
 
@@ -492,6 +526,12 @@ public final class KernelChecks {
      */
     public static Check engine(Device dev, ScientificModel sci, RuleConfig[] rules, int B, int frames, int[] hidden,
                                int steps, long seed) {
+        return engine(dev, null, sci, rules, B, frames, hidden, steps, seed);
+    }
+
+    /** As {@link #engine(Device, ScientificModel, RuleConfig[], int, int, int[], int, long)} with a chosen rollout (null: the default). */
+    public static Check engine(Device dev, StepKernels.Rollout rollout, ScientificModel sci, RuleConfig[] rules, int B,
+                               int frames, int[] hidden, int steps, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         OdeHybrid m = hybrid(sci, Activation.TANH, 2, hidden);
         int K = rules.length;
@@ -499,7 +539,8 @@ public final class KernelChecks {
         float[] p = randomParams(m, K, rng);
         Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);
         try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
-             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p)) {
+             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p,
+                     rollout == null ? StepKernels.defaultRollout(m) : rollout)) {
             for (int t = 0; t < steps; t++) {
                 int[] batch = randomBatch(K, B, data.count(), rng);
                 lossCmp.add(gpu.step(batch, B), cpu.step(batch, B));
@@ -510,6 +551,7 @@ public final class KernelChecks {
             if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
         }
         StringBuilder name = new StringBuilder("engine ").append(sci.getClass().getSimpleName().replace("Model", ""));
+        name.append(rollout == null ? "" : rollout == StepKernels.Rollout.FUSED ? " [fused]" : " [per-thread]");
         for (RuleConfig r : rules) {
             name.append(' ').append(r.method().id()).append(r.perturbAll() ? "+all" : "").append(r.thetaGradClean() ? "+clean" : "");
         }

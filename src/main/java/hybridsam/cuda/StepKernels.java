@@ -22,13 +22,62 @@ public final class StepKernels {
     /** hs_norm_partial modes. */
     public static final int NORM_GRAD = 0, NORM_PERTURB = 1;
     static final int MAX_THETA = 4, STATE_DIM = 2;
+    /** Samples per block of hs_rollout_fused (HS_TILE in fused.cu). */
+    public static final int TILE = 8;
+    /** Widest hidden layer hs_rollout_fused takes (HS_FMAX in fused.cu). */
+    public static final int FUSED_MAX_WIDTH = 128;
+
+    /**
+     * The gradient kernel. PER_THREAD: hs_rollout, one thread per (sample, replica), per-sample
+     * gradients summed by hs_rowsum. FUSED: hs_rollout_fused, one block per (tile of {@link #TILE}
+     * samples, replica) sharing the MLP's work, one gradient partial per tile summed by
+     * hs_tilesum; MLPs with exactly two hidden layers of width at most {@link #FUSED_MAX_WIDTH}.
+     */
+    public enum Rollout {
+        PER_THREAD, FUSED
+    }
+
+    /** Whether hs_rollout_fused implements this model's corrector. */
+    public static boolean fusedSupports(OdeHybrid model) {
+        int[] w = model.corrector().widths();
+        int a = model.corrector().activation().ordinal();
+        return w.length == 4 && w[0] == STATE_DIM && w[3] == STATE_DIM && w[1] >= 1 && w[2] >= 1
+                && w[1] <= FUSED_MAX_WIDTH && w[2] <= FUSED_MAX_WIDTH && a >= 0 && a < 4;
+    }
+
+    /** FUSED where it applies, else PER_THREAD. */
+    public static Rollout defaultRollout(OdeHybrid model) {
+        return fusedSupports(model) ? Rollout.FUSED : Rollout.PER_THREAD;
+    }
+
+    /** Threads per block of hs_rollout_fused: whole warps, one thread per hidden unit and per state component of the tile. */
+    static int fusedBlock(OdeHybrid model) {
+        int[] w = model.corrector().widths();
+        int n = Math.max(Math.max(w[1], w[2]), 2 * TILE);
+        return (n + 31) / 32 * 32;
+    }
+
+    /** Tiles of a batch of B samples. */
+    public static int tiles(int B) {
+        return (B + TILE - 1) / TILE;
+    }
 
     private final Device dev;
     private final OdeHybrid model;
     private final int K, P, nTheta, modelId, activationId, layers;
+    private final Rollout rollout;
     private final DeviceBuffer widths, thetaBox;
 
     public StepKernels(DeviceScope scope, OdeHybrid model, int K) {
+        this(scope, model, K, defaultRollout(model));
+    }
+
+    public StepKernels(DeviceScope scope, OdeHybrid model, int K, Rollout rollout) {
+        if (rollout == Rollout.FUSED && !fusedSupports(model)) {
+            throw new IllegalArgumentException("the fused rollout takes an MLP 2-H1-H2-2 with H1, H2 <= "
+                    + FUSED_MAX_WIDTH + ", not " + model.corrector().describe());
+        }
+        this.rollout = rollout;
         this.dev = scope.device();
         this.model = model;
         this.K = K;
@@ -72,6 +121,27 @@ public final class StepKernels {
         return steps * 4 * (w[0] + hidden) + (long) (frames - 1) * w[0] + 2L * maxW;
     }
 
+    /** Floats of rollout workspace (ws) for K replicas and batch size B. */
+    public static long workspaceFloats(Rollout rollout, OdeHybrid model, int K, int B, int frames) {
+        if (rollout == Rollout.PER_THREAD) return (long) K * B * workspacePerSample(model, frames);
+        long steps = (long) (frames - 1) * model.stepsPerFrame();
+        return (long) K * tiles(B) * TILE * STATE_DIM * (steps * 4 + frames - 1);
+    }
+
+    /** Floats of unreduced gradients (per sample, or per tile) for K replicas and batch size B. */
+    public static long gradientRowsFloats(Rollout rollout, OdeHybrid model, int K, int B) {
+        return (long) K * lossRows(rollout, B) * model.parameterCount();
+    }
+
+    /** Squared-error partials per replica (sq holds K times as many doubles): samples or tiles. */
+    public static int lossRows(Rollout rollout, int B) {
+        return rollout == Rollout.PER_THREAD ? B : tiles(B);
+    }
+
+    public Rollout rollout() {
+        return rollout;
+    }
+
     /** The loss weight 1 / (B · (frames - 1) · D), rounded as the CPU backend rounds it. */
     public static float lossWeight(OdeHybrid model, int B, int frames) {
         return (float) (1.0 / ((double) B * (frames - 1) * model.stateDim()));
@@ -110,19 +180,40 @@ public final class StepKernels {
     }
 
     /**
-     * Loss and gradient of every replica's minibatch: the rollout with its exact backward (per
-     * sample), the fixed-order sum over samples, and the chain rule through θ's transform.
-     * ws holds K · W · B floats, gs K · P · B floats, sq K · B doubles, grad K · P floats.
+     * Loss and gradient of every replica's minibatch: the rollout with its exact backward, the
+     * fixed-order sum of the partial gradients, and the chain rule through θ's transform. ws holds
+     * {@link #workspaceFloats} floats, gs {@link #gradientRowsFloats} floats, sq K · {@link #lossRows}
+     * doubles (the squared errors that {@link #rolloutLoss} sums), grad K · P floats.
      */
     public void gradient(DeviceBuffer params, DeviceBuffer obs, int frames, DeviceBuffer batch, int B,
                          DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq, DeviceBuffer grad) {
+        if (rollout == Rollout.FUSED) {
+            int tiles = tiles(B);
+            dev.launch("hs_rollout_fused", tiles, K, 1, fusedBlock(model), 1, 1, 0, KernelArgs.of()
+                    .i(modelId).i(activationId).ptr(widths).i(nTheta).ptr(thetaBox).i(P).ptr(params)
+                    .ptr(obs).i(frames).ptr(batch).i(B).f((float) model.h()).i(model.stepsPerFrame())
+                    .f(lossWeight(model, B, frames)).ptr(ws).ptr(gs).ptr(sq));
+            dev.launch("hs_tilesum", blocks(P, BLOCK), K, 1, BLOCK, 1, 1, 0, KernelArgs.of()
+                    .ptr(gs).i(tiles).i(P).ptr(grad));
+        } else {
+            perThreadRollout(params, obs, frames, batch, B, ws, gs, sq);
+            rowSum(gs, B, grad, (long) K * P);
+        }
+        dev.launch("hs_theta_chain", blocks((long) K * nTheta, 32), 1, 1, 32, 1, 1, 0, KernelArgs.of()
+                .i(K).i(nTheta).ptr(thetaBox).i(P).ptr(params).ptr(grad));
+    }
+
+    /** loss[r] = weight · Σ of the squared errors that {@link #gradient} left in sq for batch size B. */
+    public void rolloutLoss(DeviceBuffer sq, int B, int frames, DeviceBuffer loss) {
+        loss(sq, lossRows(rollout, B), lossWeight(model, B, frames), loss);
+    }
+
+    private void perThreadRollout(DeviceBuffer params, DeviceBuffer obs, int frames, DeviceBuffer batch, int B,
+                                  DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq) {
         dev.launch("hs_rollout", blocks(B, ROLLOUT_BLOCK), K, 1, ROLLOUT_BLOCK, 1, 1, 0, KernelArgs.of()
                 .i(modelId).i(activationId).i(layers).ptr(widths).i(nTheta).ptr(thetaBox).i(P).ptr(params)
                 .ptr(obs).i(frames).ptr(batch).i(B).f((float) model.h()).i(model.stepsPerFrame())
                 .f(lossWeight(model, B, frames)).ptr(ws).ptr(gs).ptr(sq));
-        rowSum(gs, B, grad, (long) K * P);
-        dev.launch("hs_theta_chain", blocks((long) K * nTheta, 32), 1, 1, 32, 1, 1, 0, KernelArgs.of()
-                .i(K).i(nTheta).ptr(thetaBox).i(P).ptr(params).ptr(grad));
     }
 
     /** out[row] = Σ_j in[row · n + j] for rows rows. */
@@ -130,7 +221,7 @@ public final class StepKernels {
         dev.launch("hs_rowsum", blocks(rows, BLOCK), 1, 1, BLOCK, 1, 1, 0, KernelArgs.of().ptr(in).i(n).l(rows).ptr(out));
     }
 
-    /** loss[r] = weight · Σ_b sq[r · B + b]. */
+    /** loss[r] = weight · Σ_b sq[r · B + b] (B rows per replica). */
     public void loss(DeviceBuffer sq, int B, float weight, DeviceBuffer loss) {
         dev.launch("hs_loss", blocks(K, 32), 1, 1, 32, 1, 1, 0, KernelArgs.of().i(K).i(B).f(weight).ptr(sq).ptr(loss));
     }

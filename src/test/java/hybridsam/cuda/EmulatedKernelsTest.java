@@ -40,9 +40,60 @@ class EmulatedKernelsTest {
 
     @Test
     void everyKernelIsRegistered() {
-        assertEquals(java.util.Set.of("hs_rollout", "hs_theta_chain", "hs_loss", "hs_loss_tally", "hs_rowsum", "hs_norm_partial",
+        assertEquals(java.util.Set.of("hs_rollout", "hs_rollout_fused", "hs_tilesum", "hs_theta_chain", "hs_loss", "hs_loss_tally", "hs_rowsum", "hs_norm_partial",
                 "hs_norm_finish", "hs_l2_add", "hs_fsam_direction", "hs_perturb", "hs_restore", "hs_adam",
                 "hs_step_advance"), dev.kernels());
+    }
+
+    @Test
+    void fusedPathIsTheDefaultWhereItApplies() {
+        var F = StepKernels.Rollout.FUSED;
+        var T = StepKernels.Rollout.PER_THREAD;
+        var pend = new hybridsam.tasks.PendulumModel();
+        for (var a : hybridsam.model.Activation.values()) {
+            assertEquals(F, StepKernels.defaultRollout(KernelChecks.hybrid(pend, a, 1, 64, 64)));
+        }
+        assertEquals(F, StepKernels.defaultRollout(KernelChecks.hybrid(pend, hybridsam.model.Activation.TANH, 1, 128, 1)));
+        assertEquals(T, StepKernels.defaultRollout(KernelChecks.hybrid(pend, hybridsam.model.Activation.TANH, 1, 129, 64)));
+        assertEquals(T, StepKernels.defaultRollout(KernelChecks.hybrid(pend, hybridsam.model.Activation.TANH, 1, 16)));
+        assertEquals(T, StepKernels.defaultRollout(KernelChecks.hybrid(pend, hybridsam.model.Activation.TANH, 1, 8, 8, 8)));
+        try (DeviceScope s = new DeviceScope(dev)) {
+            var m = KernelChecks.hybrid(pend, hybridsam.model.Activation.TANH, 1, 8, 8, 8);
+            assertThrows(IllegalArgumentException.class, () -> new StepKernels(s, m, 1, F));
+        }
+    }
+
+    /** The fused gradient and loss are the same bit for bit on every run (fixed-order sums, no atomics). */
+    @Test
+    void fusedGradientIsDeterministic() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(11);
+        var m = KernelChecks.hybrid(new hybridsam.tasks.DuffingModel(), hybridsam.model.Activation.TANH, 2, 20, 12);
+        int K = 2, B = 19, frames = 4, P = m.parameterCount();
+        var data = KernelChecks.randomSequences(B + 2, frames, rng);
+        float[] p = KernelChecks.randomParams(m, K, rng);
+        int[] batch = KernelChecks.randomBatch(K, B, data.count(), rng);
+        var F = StepKernels.Rollout.FUSED;
+        float[][] g = new float[2][K * P];
+        double[][] l = new double[2][K];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            StepKernels k = new StepKernels(s, m, K, F);
+            DeviceBuffer dp = s.floats(p.length), obs = s.floats(data.obs().length), db = s.ints(batch.length);
+            DeviceBuffer ws = s.floats(StepKernels.workspaceFloats(F, m, K, B, frames));
+            DeviceBuffer gs = s.floats(StepKernels.gradientRowsFloats(F, m, K, B));
+            DeviceBuffer sq = s.doubles((long) K * StepKernels.lossRows(F, B)), dg = s.floats(K * P), dl = s.doubles(K);
+            dev.upload(dp, p);
+            dev.upload(obs, data.obs());
+            dev.upload(db, batch);
+            for (int run = 0; run < 2; run++) {
+                dev.upload(gs, KernelChecks.randomFloats((int) StepKernels.gradientRowsFloats(F, m, K, B), 1, rng));
+                k.gradient(dp, obs, frames, db, B, ws, gs, sq, dg);
+                k.rolloutLoss(sq, B, frames, dl);
+                dev.download(dg, g[run]);
+                dev.download(dl, l[run]);
+            }
+        }
+        assertTrue(java.util.Arrays.equals(g[0], g[1]));
+        assertTrue(java.util.Arrays.equals(l[0], l[1]));
     }
 
     @Test

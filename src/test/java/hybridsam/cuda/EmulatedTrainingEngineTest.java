@@ -55,6 +55,17 @@ class EmulatedTrainingEngineTest {
         assertTrue(c.passed(), c::toString);
     }
 
+    /** Both gradient kernels inside the engine's captured step, with mixed rules over replicas. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(StepKernels.Rollout.class)
+    void bothRolloutsMatchCpuEngine(StepKernels.Rollout rollout) {
+        RuleConfig[] rules = {KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.SAM, true, false, 0),
+                KernelChecks.rule(Method.ERM, false, false, 0)};
+        KernelChecks.Check c = KernelChecks.engine(dev, rollout, new PendulumModel(), rules, 11, 5, new int[]{20, 12}, 2,
+                System.nanoTime());
+        assertTrue(c.passed(), c::toString);
+    }
+
     @Test
     void mixedReplicasMatchCpuEngine() {
         RuleConfig[] rules = {
