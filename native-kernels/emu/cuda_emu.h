@@ -1,6 +1,7 @@
 // Host emulation of the CUDA execution model, enough for the hybridsam kernels: the same .cu
 // sources compile with g++ (-DHYBRIDSAM_EMULATION -x c++). Each block's threads run as
-// cooperative fibers (ucontext) on one host thread; __syncthreads() switches to the next fiber,
+// cooperative fibers on one host thread (a register-only
+// switch on x86-64, ucontext elsewhere; see emu_jni.cpp); __syncthreads() switches to the next fiber,
 // so a block's threads meet at every barrier as on a GPU. __shared__ becomes a function-local
 // static thread_local: one copy per host thread, which runs one block at a time, so the block's
 // fibers share it. Blocks of a launch are spread over a few host threads. No warp intrinsics or

@@ -13,13 +13,18 @@
 #include <string>
 #include <tuple>
 #include <vector>
+#if !defined(__x86_64__)
 #include <ucontext.h>
+#define HS_UCONTEXT 1
+#endif
 
 #include "cuda_emu.h"
 #include "../ode.cu"
 #include "../fused.cu"
 #include "../reduce.cu"
 #include "../rules.cu"
+#include "../dense.cu"
+#include "../layerwise.cu"
 
 namespace hsemu {
 thread_local dim3 thread_idx, block_idx, block_dim, grid_dim;
@@ -27,14 +32,52 @@ thread_local dim3 thread_idx, block_idx, block_dim, grid_dim;
 namespace {
 constexpr size_t STACK = 128 * 1024;
 
+#ifndef HS_UCONTEXT
+// A fiber switch on x86-64 that saves only the callee-saved registers and the stack pointer
+// (the caller saves the rest, as for any call): swapcontext also saves the signal mask with a
+// system call on every switch, which made kernels with barriers slow to emulate.
+extern "C" void hs_emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+    .text
+    .globl hs_emu_switch
+    .hidden hs_emu_switch
+    .type hs_emu_switch,@function
+hs_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size hs_emu_switch, .-hs_emu_switch
+)");
+#endif
+
 struct Fiber {
+#ifdef HS_UCONTEXT
     ucontext_t ctx;
+#else
+    void* sp = nullptr;
+#endif
     bool done = false;
     dim3 tid;
     std::unique_ptr<char[]> stack;
 };
 
+#ifdef HS_UCONTEXT
 thread_local ucontext_t scheduler;
+#else
+thread_local void* scheduler_sp = nullptr;
+#endif
 thread_local Fiber* current = nullptr;
 thread_local const std::function<void()>* body = nullptr;
 thread_local std::vector<Fiber> fibers;
@@ -42,17 +85,33 @@ thread_local std::vector<Fiber> fibers;
 void fiber_entry() {
     (*body)();
     current->done = true;
+#ifndef HS_UCONTEXT
+    hs_emu_switch(&current->sp, scheduler_sp);  // never resumed
+    __builtin_trap();
+#endif
 }
 
 __attribute__((noinline)) void prepare(Fiber& f, dim3 tid) {
     if (!f.stack) f.stack.reset(new char[STACK]);
     f.done = false;
     f.tid = tid;
+#ifdef HS_UCONTEXT
     getcontext(&f.ctx);
     f.ctx.uc_stack.ss_sp = f.stack.get();
     f.ctx.uc_stack.ss_size = STACK;
     f.ctx.uc_link = &scheduler;
     makecontext(&f.ctx, fiber_entry, 0);
+#else
+    // the new stack as hs_emu_switch leaves a suspended one: six saved registers, then the
+    // address it returns to (fiber_entry, entered with rsp = 8 mod 16 as after a call)
+    uintptr_t top = (reinterpret_cast<uintptr_t>(f.stack.get()) + STACK) & ~uintptr_t(15);
+    void** sp = reinterpret_cast<void**>(top - 16);
+    sp[0] = reinterpret_cast<void*>(&fiber_entry);
+    sp[1] = nullptr;
+    sp -= 6;
+    for (int i = 0; i < 6; i++) sp[i] = nullptr;
+    f.sp = sp;
+#endif
 }
 
 // Runs one block: every thread as a fiber, round-robin between barriers until all return.
@@ -72,7 +131,11 @@ void run_block(const std::function<void()>& kernel, dim3 block) {
             if (f.done) continue;
             current = &f;
             thread_idx = f.tid;
+#ifdef HS_UCONTEXT
             swapcontext(&scheduler, &f.ctx);
+#else
+            hs_emu_switch(&scheduler_sp, f.sp);
+#endif
             if (!f.done) live++;
         }
     }
@@ -85,7 +148,11 @@ void sync_threads() {
         std::fprintf(stderr, "hybridsam emulator: __syncthreads() in a kernel registered without barriers\n");
         std::abort();
     }
+#ifdef HS_UCONTEXT
     swapcontext(&current->ctx, &scheduler);
+#else
+    hs_emu_switch(&current->sp, scheduler_sp);
+#endif
 }
 
 // Runs a block whose kernel has no barrier: its threads one after another, without fibers.
@@ -165,6 +232,9 @@ const std::map<std::string, Kernel>& kernels() {
         HS_KERNEL(hs_rowsum), HS_SYNC_KERNEL(hs_norm_partial), HS_KERNEL(hs_norm_finish),
         HS_KERNEL(hs_l2_add), HS_KERNEL(hs_fsam_direction), HS_KERNEL(hs_perturb),
         HS_KERNEL(hs_restore), HS_KERNEL(hs_adam), HS_KERNEL(hs_step_advance),
+        HS_SYNC_KERNEL(hs_gemm), HS_KERNEL(hs_bias_set), HS_KERNEL(hs_bias_grad), HS_KERNEL(hs_act_forward),
+        HS_KERNEL(hs_act_backward), HS_KERNEL(hs_lw_begin), HS_KERNEL(hs_lw_stage), HS_KERNEL(hs_lw_combine),
+        HS_KERNEL(hs_lw_adjoint), HS_KERNEL(hs_lw_stage_back), HS_KERNEL(hs_lw_theta_sum), HS_KERNEL(hs_lw_zero), HS_KERNEL(hs_batch_copy),
     };
     return table;
 }

@@ -3,6 +3,7 @@ package hybridsam.cli;
 import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.cuda.CudaProbe;
 import hybridsam.cuda.KernelImage;
+import hybridsam.cuda.NnEngines;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -27,6 +28,6 @@ final class Devices {
         KernelImage k = KernelImage.fromClasspath(Devices.class.getClassLoader());
         out.println("      kernels in this jar: " + (k == null ? "none (built without nvcc)"
                 : "built with CUDA " + k.nvccRelease() + ", need a driver for CUDA " + CudaProbe.driverString(k.minimumDriver()) + " or newer"));
-        out.println("      cuDNN / cuBLAS correctors: not in this release (the project's own kernels run the network)");
+        for (NnEngines.Availability a : NnEngines.standard().probe()) out.println("      --nn-engine " + a.describe());
     }
 }

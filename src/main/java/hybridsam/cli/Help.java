@@ -63,6 +63,9 @@ final class Help {
               --threads N          CPU threads (default: all cores; results do not depend on it)
               --device WHICH       cpu (default), cuda (refused with the reason when no GPU can run it),
                        or auto (cuda when available, else cpu with a one-line notice)
+  --nn-engine WHICH    on the GPU, what runs the corrector: kernels (default: the project's
+                       fused kernels), cublas (CUDA 12's libcublas.so.12), cudnn (cuDNN 9),
+                       or auto (the first of cudnn, cublas, kernels that loads)
               --quiet              no progress output     --log-every N   epoch lines (default 10)
             replicas
               --replicas K         train K independent runs at once, advanced together by one engine

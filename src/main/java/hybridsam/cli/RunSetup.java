@@ -4,6 +4,8 @@ import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.cuda.CudaProbe;
 import hybridsam.cuda.CudaTrainingEngine;
 import hybridsam.cuda.DeviceOutOfMemoryException;
+import hybridsam.cuda.NnEngine;
+import hybridsam.cuda.NnEngines;
 import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
 import hybridsam.io.DatasetStore;
@@ -38,7 +40,7 @@ final class RunSetup {
             "--cache", "--method", "--seed", "--epochs", "--batch", "--lr-theta", "--lr-nn", "--clip",
             "--weight-decay", "--rho", "--sigma", "--lambda", "--eta", "--l2", "--perturb", "--theta-grad",
             "--patience", "--threads", "--activation", "--hidden", "--rk4-step", "--theta-init", "--out",
-            "--device", "--log-every", "--replicas");
+            "--device", "--nn-engine", "--log-every", "--replicas");
 
     /**
      * The options that may hold one value per replica (a comma-separated list), in the order the
@@ -341,11 +343,17 @@ final class RunSetup {
     TrainingEngine engine(OdeHybrid model, Data data, java.io.PrintStream notices) {
         String device = options.string("--device", "cpu");
         float[] start = initialParams(model);
+        String nnOption = options.choice("--nn-engine", "kernels", "kernels", "cublas", "cudnn", "auto");
+        if (device.equals("cpu") && !nnOption.equals("kernels") && !nnOption.equals("auto")) {
+            throw new ConfigException("--nn-engine " + nnOption + " runs the network on the GPU: use it with --device cuda or auto");
+        }
         if (!device.equals("cpu")) {
+            // the corrector's library first: a missing libcublas / libcudnn is named even without a GPU
+            NnEngine nn = NnEngines.select(nnOption);
             CudaProbe.Verdict v = CudaProbe.standard().probe();
             if (v.available()) {
                 try {
-                    return CudaTrainingEngine.onGpu(0, model, data.train(), rules, start);
+                    return CudaTrainingEngine.onGpu(0, model, data.train(), rules, start, nn);
                 } catch (DeviceOutOfMemoryException e) {
                     throw new ConfigException("--device " + device + ": " + e.getMessage());
                 }

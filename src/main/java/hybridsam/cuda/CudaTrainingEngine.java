@@ -54,13 +54,22 @@ public final class CudaTrainingEngine implements TrainingEngine {
     private int captures;
     private Captured current;
     private JCudaDevice ownedDevice;
+    /** The layer-wise gradient path (CUBLAS, CUDNN, or KERNELS through KernelDenseOps in tests); null: the rollout kernels. */
+    private final LayerwiseGradient layerwise;
+    private final NnEngine nnEngine;
 
     /** An engine on GPU `ordinal` that owns its device: closing the engine releases the GPU. */
     public static CudaTrainingEngine onGpu(int ordinal, OdeHybrid model, Sequences train, RuleConfig[] rules,
                                            float[] initialParams) {
+        return onGpu(ordinal, model, train, rules, initialParams, NnEngine.KERNELS);
+    }
+
+    /** As {@link #onGpu(int, OdeHybrid, Sequences, RuleConfig[], float[])} with the corrector on the given engine. */
+    public static CudaTrainingEngine onGpu(int ordinal, OdeHybrid model, Sequences train, RuleConfig[] rules,
+                                           float[] initialParams, NnEngine engine) {
         JCudaDevice device = JCudaDevice.open(ordinal);
         try {
-            CudaTrainingEngine e = new CudaTrainingEngine(device, model, train, rules, initialParams);
+            CudaTrainingEngine e = new CudaTrainingEngine(device, model, train, rules, initialParams, engine);
             e.ownedDevice = device;
             return e;
         } catch (RuntimeException e) {
@@ -76,7 +85,64 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** An engine whose gradients run through the given rollout kernel (FUSED only where it applies). */
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                               StepKernels.Rollout rollout) {
+        this(device, model, train, rules, initialParams, rollout, null, NnEngine.KERNELS);
+    }
+
+    /**
+     * An engine whose corrector runs on the given engine: KERNELS, the default rollout kernel;
+     * CUBLAS and CUDNN, the layer-wise path through cuBLAS or cuDNN (a {@link JCudaDevice} whose
+     * JCublas / JCudnn loads). Refusals are ConfigExceptions naming the reason.
+     */
+    public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
+                              NnEngine engine) {
+        // the inputs are checked before a library handle is made, so that a refusal leaks none
+        this(device, checked(model, train, rules, initialParams), train, rules, initialParams,
+                StepKernels.defaultRollout(model), denseFor(engine, device), engine);
+    }
+
+    private static OdeHybrid checked(OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams) {
+        StepKernels.modelId(model);
+        if (initialParams.length != rules.length * model.parameterCount()) {
+            throw new IllegalArgumentException("expected " + rules.length + " x " + model.parameterCount() + " parameters, got "
+                    + initialParams.length);
+        }
+        if (train.dim() != model.stateDim()) throw new IllegalArgumentException("data and model differ in state dimension");
+        return model;
+    }
+
+    /** The layer-wise path with the given dense layers (owned: closed with the engine); for tests with KernelDenseOps. */
+    CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
+                       DenseOps dense) {
+        this(device, model, train, rules, initialParams, StepKernels.Rollout.PER_THREAD, dense, NnEngine.KERNELS);
+    }
+
+    private static DenseOps denseFor(NnEngine engine, Device device) {
+        switch (engine) {
+            case KERNELS:
+                return null;
+            case CUBLAS: {
+                if (!(device instanceof JCudaDevice jd)) {
+                    throw new hybridsam.train.ConfigException("--nn-engine cublas: needs a real GPU, not " + device.describe());
+                }
+                NnEngines.Availability a = NnEngines.standard().probe(NnEngine.CUBLAS);
+                if (!a.loaded()) throw new hybridsam.train.ConfigException("--nn-engine cublas: not available: " + a.detail());
+                return CublasDenseOps.create(jd);
+            }
+            default: {
+                if (!(device instanceof JCudaDevice jd)) {
+                    throw new hybridsam.train.ConfigException("--nn-engine cudnn: needs a real GPU, not " + device.describe());
+                }
+                NnEngines.Availability a = NnEngines.standard().probe(NnEngine.CUDNN);
+                if (!a.loaded()) throw new hybridsam.train.ConfigException("--nn-engine cudnn: not available: " + a.detail());
+                return CudnnDenseOps.create(jd);
+            }
+        }
+    }
+
+    private CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
+                               StepKernels.Rollout rollout, DenseOps dense, NnEngine nnEngine) {
         this.dev = device;
+        this.nnEngine = nnEngine;
         this.model = model;
         this.train = train;
         this.K = rules.length;
@@ -92,8 +158,10 @@ public final class CudaTrainingEngine implements TrainingEngine {
         anyFsam = Arrays.stream(rules).anyMatch(r -> r.method() == Method.FSAM);
         long n = (long) K * P;
         DeviceScope s = new DeviceScope(device);
+        if (dense != null) s.own(dense);
         try {
             kernels = new StepKernels(s, model, K, rollout);
+            layerwise = dense == null ? null : new LayerwiseGradient(s, model, K, dense);
             params = s.floats(n);
             adamM = s.floats(n);
             adamV = s.floats(n);
@@ -124,7 +192,17 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     @Override
     public String describe() {
-        return "cuda (" + dev.describe() + ")";
+        return "cuda (" + dev.describe() + (layerwise == null ? "" : ", corrector on " + layerwise.dense().describe()) + ")";
+    }
+
+    /** The corrector engine this engine was made with. */
+    public NnEngine nnEngine() {
+        return nnEngine;
+    }
+
+    /** Whether the gradients run through the layer-wise path (dense layers through a {@link DenseOps}). */
+    public boolean layerwise() {
+        return layerwise != null;
     }
 
     @Override
@@ -142,6 +220,11 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return 4L * (StepKernels.workspaceFloats(rollout, model, K, B, frames)
                 + StepKernels.gradientRowsFloats(rollout, model, K, B) + (long) K * B)
                 + 8L * K * StepKernels.lossRows(rollout, B);
+    }
+
+    /** Bytes of device memory a step of the layer-wise path (cuBLAS, cuDNN) needs for batch size B. */
+    public static long layerwiseBatchBytes(OdeHybrid model, int K, int B, int frames) {
+        return 4L * (LayerwiseGradient.workspaceFloats(model, K, B, frames) + 1 + (long) K * B) + 8L * K * B;
     }
 
     /** The gradient kernel this engine runs. */
@@ -177,7 +260,11 @@ public final class CudaTrainingEngine implements TrainingEngine {
         for (Workspace x : workspaces) if (x.B() >= B && (w == null || x.B() < w.B())) w = x;
         int frames = train.frames();
         DeviceBuffer b = cacheScope.ints((long) K * B);
-        if (w == null) {
+        if (w == null && layerwise != null) {
+            w = new Workspace(B, cacheScope.floats(LayerwiseGradient.workspaceFloats(model, K, B, frames)),
+                    cacheScope.floats(1), cacheScope.doubles((long) K * B));
+            workspaces.add(w);
+        } else if (w == null) {
             StepKernels.Rollout ro = kernels.rollout();
             w = new Workspace(B, cacheScope.floats(StepKernels.workspaceFloats(ro, model, K, B, frames)),
                     cacheScope.floats(StepKernels.gradientRowsFloats(ro, model, K, B)),
@@ -185,6 +272,12 @@ public final class CudaTrainingEngine implements TrainingEngine {
             workspaces.add(w);
         }
         Workspace ws = w;
+        if (layerwise != null && !(layerwise.dense() instanceof KernelDenseOps)) {
+            // one gradient outside the capture (into the scratch grad2, on valid indices), so that a
+            // library's first calls (its module loading, lazy set-up) do not happen inside it
+            dev.upload(b, new int[K * B]);
+            gradient(B, b, ws, grad2);
+        }
         StepGraph g = cacheScope.own(dev.capture(() -> enqueueStep(B, b, ws)));
         captures++;
         Captured c = new Captured(B, b, g);
@@ -205,21 +298,27 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** One step of every replica's rule, in method.md §2's order, as device launches only. */
     private void enqueueStep(int B, DeviceBuffer batch, Workspace w) {
         int frames = train.frames();
-        DeviceBuffer ws = w.ws(), gs = w.gs(), sq = w.sq();
-        kernels.gradient(params, obs, frames, batch, B, ws, gs, sq, grad);
-        kernels.rolloutLoss(sq, B, frames, loss);
+        DeviceBuffer sq = w.sq();
+        gradient(B, batch, w, grad);
+        if (layerwise != null) kernels.loss(sq, B, StepKernels.lossWeight(model, B, frames), loss);
+        else kernels.rolloutLoss(sq, B, frames, loss);
         tally.enqueue(loss, B);
         if (anyL2) kernels.l2Add(cfg, params, grad);
         if (anyPerturbs) {
             if (anyFsam) kernels.fsamDirection(cfg, stepCount, grad, avg, eps);
             kernels.norm(StepKernels.NORM_PERTURB, cfg, grad, eps, params, partial, perturbNorm);
             kernels.perturb(cfg, perturbNorm, grad, eps, params, saved);
-            kernels.gradient(params, obs, frames, batch, B, ws, gs, sq, grad2);
+            gradient(B, batch, w, grad2);
             kernels.restore(cfg, saved, grad2, params, grad);
         }
         kernels.norm(StepKernels.NORM_GRAD, cfg, grad, eps, params, partial, gradNorm);
         kernels.adam(cfg, gradNorm, stepCount, params, grad, adamM, adamV);
         kernels.stepAdvance(stepCount);
+    }
+
+    private void gradient(int B, DeviceBuffer batch, Workspace w, DeviceBuffer out) {
+        if (layerwise != null) layerwise.gradient(params, obs, train.frames(), batch, B, w.ws(), w.sq(), out);
+        else kernels.gradient(params, obs, train.frames(), batch, B, w.ws(), w.gs(), w.sq(), out);
     }
 
     private void checkBatch(int[] indices, int B) {

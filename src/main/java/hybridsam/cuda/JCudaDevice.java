@@ -153,6 +153,16 @@ public final class JCudaDevice implements Device {
         check(cuMemFree((CUdeviceptr) buffer.rawHandle()), "cuMemFree");
     }
 
+    /** The stream every launch, copy and capture of this device goes on (cuBLAS is bound to it too). */
+    CUstream stream() {
+        return stream;
+    }
+
+    /** A buffer's device pointer (for libraries called outside {@link #launch}). */
+    CUdeviceptr pointer(DeviceBuffer b) {
+        return ptr(b);
+    }
+
     private CUdeviceptr ptr(DeviceBuffer b) {
         return (CUdeviceptr) b.handle();
     }

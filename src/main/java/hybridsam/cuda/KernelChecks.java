@@ -558,4 +558,285 @@ public final class KernelChecks {
         Check l = lossCmp.as(""), q = paramCmp.as("");
         return new Check(name.toString(), Math.max(l.worst(), q.worst()), l.values() + q.values());
     }
+
+    // ---- the layer-wise path (DenseOps): KernelDenseOps everywhere, cuBLAS / cuDNN on a GPU ----
+
+    /** Makes the dense layers of the layer-wise path on a device (KernelDenseOps::new, CublasDenseOps.create). */
+    @FunctionalInterface
+    public interface DenseFactory {
+        DenseOps open(Device dev);
+    }
+
+    /** The factory for the project's GEMM kernels. */
+    public static final DenseFactory KERNEL_DENSE = KernelDenseOps::new;
+
+    /** The layer-wise checks at test sizes: gradients of both models, several widths, K = 1..3, B off the tiles. */
+    public static List<Check> layerwise(Device dev, DenseFactory dense, SplittableRandom rng, boolean large) {
+        List<Check> out = new ArrayList<>();
+        out.add(layerwiseGradient(dev, dense, new PendulumModel(), Activation.TANH, 3, 37, 4, 2, new int[]{8, 8}, rng));
+        out.add(layerwiseGradient(dev, dense, new DuffingModel(), Activation.RELU, 2, 19, 4, 1, new int[]{20, 12}, rng));
+        out.add(layerwiseGradient(dev, dense, new PendulumModel(), Activation.ELU, 1, 5, 3, 1, new int[]{20, 12}, rng));
+        out.add(layerwiseGradient(dev, dense, new DuffingModel(), Activation.SOFTPLUS, 2, 17, 3, 1, new int[]{4, 7, 3}, rng));
+        out.add(layerwiseGradient(dev, dense, new PendulumModel(), Activation.TANH, 1, 3, 3, 1, new int[]{5}, rng));
+        if (large) {
+            out.add(layerwiseGradient(dev, dense, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+            out.add(layerwiseGradient(dev, dense, new DuffingModel(), Activation.SOFTPLUS, 8, 100, 30, 1, new int[]{128, 32}, rng));
+        }
+        return out;
+    }
+
+    /** LayerwiseGradient + hs_loss against CpuOdeBackend.lossAndGradient (the tolerance of the rollout kernels' checks). */
+    public static Check layerwiseGradient(Device dev, DenseFactory dense, ScientificModel sci, Activation act, int K, int B,
+                                          int frames, int spf, int[] hidden, SplittableRandom rng) {
+        OdeHybrid m = hybrid(sci, act, spf, hidden);
+        int P = m.parameterCount();
+        Sequences data = randomSequences(B + 3, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        int[] batch = randomBatch(K, B, data.count(), rng);
+        float[] gRef = new float[K * P];
+        double[] lRef = new double[K];
+        try (CpuOdeBackend cpu = new CpuOdeBackend(m, 2)) {
+            cpu.lossAndGradient(K, p, data, batch, B, gRef, lRef);
+        }
+        float[] g = new float[K * P];
+        double[] l = new double[K];
+        String what;
+        try (DeviceScope s = new DeviceScope(dev)) {
+            DenseOps ops = s.own(dense.open(dev));
+            what = ops.describe();
+            LayerwiseGradient lw = new LayerwiseGradient(s, m, K, ops);
+            StepKernels k = new StepKernels(s, m, K, StepKernels.Rollout.PER_THREAD);
+            DeviceBuffer dp = s.floats(p.length), dObs = s.floats(data.obs().length), dBatch = s.ints(batch.length);
+            DeviceBuffer ws = s.floats(LayerwiseGradient.workspaceFloats(m, K, B, frames));
+            DeviceBuffer sq = s.doubles((long) K * B), dg = s.floats((long) K * P), dl = s.doubles(K);
+            dev.upload(dp, p);
+            dev.upload(dObs, data.obs());
+            dev.upload(dBatch, batch);
+            dev.upload(dg, randomFloats(K * P, 1, rng));  // overwritten, not accumulated into
+            lw.gradient(dp, dObs, frames, dBatch, B, ws, sq, dg);
+            k.loss(sq, B, StepKernels.lossWeight(m, B, frames), dl);
+            dev.download(dg, g);
+            dev.download(dl, l);
+        }
+        double scale = 0;
+        for (float x : gRef) scale = Math.max(scale, Math.abs(x));
+        Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(g, gRef);
+        c.add(l, lRef);
+        return c.as(String.format("gradient layer-wise [%s] %s %s %s K=%d B=%d T=%d", what,
+                sci.getClass().getSimpleName().replace("Model", ""), m.corrector().describe().replace(' ', '/'),
+                spf == 1 ? "h=dt" : "h=dt/" + spf, K, B, frames));
+    }
+
+    /** hs_gemm (KernelDenseOps.gemm) against a Java loop, every transpose combination, sizes off the tile, K strided matrices. */
+    public static Check gemm(Device dev, int K, int M, int N, int kd, SplittableRandom rng) {
+        Compare c = new Compare(1e-5, 1e-6);
+        for (int t = 0; t < 4; t++) {
+            boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+            int lda = (ta ? M : kd) + 1, ldb = (tb ? kd : N) + 2, ldc = N + 3;
+            long sa = (long) (ta ? kd : M) * lda + 5, sb = (long) (tb ? N : kd) * ldb + 1, sc = (long) M * ldc + 7;
+            long oa = 3, ob = 1, oc = 2;
+            float[] a = randomFloats((int) (oa + K * sa), 1, rng), b = randomFloats((int) (ob + K * sb), 1, rng);
+            float[] cIn = randomFloats((int) (oc + K * sc), 1, rng);
+            float alpha = 0.75f, beta = t == 3 ? 0f : 1.5f;
+            float[] ref = cIn.clone();
+            for (int z = 0; z < K; z++) {
+                for (int i = 0; i < M; i++) {
+                    for (int j = 0; j < N; j++) {
+                        float acc = 0f;
+                        for (int k = 0; k < kd; k++) {
+                            float av = ta ? a[(int) (oa + z * sa + (long) k * lda + i)] : a[(int) (oa + z * sa + (long) i * lda + k)];
+                            float bv = tb ? b[(int) (ob + z * sb + (long) j * ldb + k)] : b[(int) (ob + z * sb + (long) k * ldb + j)];
+                            acc += av * bv;
+                        }
+                        int at = (int) (oc + z * sc + (long) i * ldc + j);
+                        ref[at] = beta == 0f ? alpha * acc : alpha * acc + beta * cIn[at];
+                    }
+                }
+            }
+            float[] got = new float[cIn.length];
+            try (DeviceScope s = new DeviceScope(dev)) {
+                DeviceBuffer da = s.floats(a.length), db = s.floats(b.length), dc = s.floats(cIn.length);
+                dev.upload(da, a);
+                dev.upload(db, b);
+                dev.upload(dc, cIn);
+                new KernelDenseOps(dev).gemm(K, ta, tb, M, N, kd, alpha, new DenseOps.Strided(da, oa, sa), lda,
+                        new DenseOps.Strided(db, ob, sb), ldb, beta, new DenseOps.Strided(dc, oc, sc), ldc);
+                dev.download(dc, got);
+            }
+            c.add(got, ref);  // includes the padding between matrices, which must be left alone
+        }
+        return c.as("gemm K=" + K + " " + M + "x" + N + "x" + kd + " (all transposes, beta 0 and 1.5)");
+    }
+
+    /**
+     * The dense layer of a DenseOps (forward, backward data, backward weights accumulating into
+     * existing values, bias sums) against a Java loop, for K strided replicas.
+     */
+    public static Check denseLayer(Device dev, DenseFactory dense, int K, int out, int in, int n, SplittableRandom rng) {
+        // weights P-strided with a gap (as in the parameters), activations packed (as the layer-wise path lays them out)
+        long sw = (long) out * in + out + 3, sx = (long) in * n, sy = (long) out * n;
+        float[] w = randomFloats((int) (K * sw), 1, rng), bias = randomFloats((int) (K * sw), 1, rng);
+        float[] x = randomFloats((int) (K * sx), 1, rng), dy = randomFloats((int) (K * sy), 1, rng);
+        float[] dw0 = randomFloats((int) (K * sw), 1, rng), db0 = randomFloats((int) (K * sw), 1, rng);
+        float[] yRef = new float[(int) (K * sy)], dxRef = new float[(int) (K * sx)], dwRef = dw0.clone(), dbRef = db0.clone();
+        for (int z = 0; z < K; z++) {
+            for (int o = 0; o < out; o++) {
+                double bs = 0;
+                for (int j = 0; j < n; j++) {
+                    double a = bias[(int) (z * sw + o)];
+                    for (int i = 0; i < in; i++) a += (double) w[(int) (z * sw + o * in + i)] * x[(int) (z * sx + (long) i * n + j)];
+                    yRef[(int) (z * sy + (long) o * n + j)] = (float) a;
+                    bs += dy[(int) (z * sy + (long) o * n + j)];
+                }
+                dbRef[(int) (z * sw + o)] += (float) bs;
+                for (int i = 0; i < in; i++) {
+                    double a = 0;
+                    for (int j = 0; j < n; j++) a += (double) dy[(int) (z * sy + (long) o * n + j)] * x[(int) (z * sx + (long) i * n + j)];
+                    dwRef[(int) (z * sw + o * in + i)] += (float) a;
+                }
+            }
+            for (int i = 0; i < in; i++) {
+                for (int j = 0; j < n; j++) {
+                    double a = 0;
+                    for (int o = 0; o < out; o++) a += (double) w[(int) (z * sw + o * in + i)] * dy[(int) (z * sy + (long) o * n + j)];
+                    dxRef[(int) (z * sx + (long) i * n + j)] = (float) a;
+                }
+            }
+        }
+        float[] y = new float[yRef.length], dx = new float[dxRef.length], dwGot = new float[dw0.length], dbGot = new float[db0.length];
+        String what;
+        try (DeviceScope s = new DeviceScope(dev)) {
+            DenseOps ops = s.own(dense.open(dev));
+            what = ops.describe();
+            DeviceBuffer dW = s.floats(w.length), dB = s.floats(bias.length), dX = s.floats(x.length), dY = s.floats(dy.length);
+            DeviceBuffer dYout = s.floats(yRef.length), dDX = s.floats(dxRef.length), dDW = s.floats(dw0.length), dDB = s.floats(db0.length);
+            dev.upload(dW, w);
+            dev.upload(dB, bias);
+            dev.upload(dX, x);
+            dev.upload(dY, dy);
+            dev.upload(dYout, new float[yRef.length]);
+            dev.upload(dDX, new float[dxRef.length]);
+            dev.upload(dDW, dw0);
+            dev.upload(dDB, db0);
+            ops.forward(K, out, in, n, new DenseOps.Strided(dW, 0, sw), new DenseOps.Strided(dB, 0, sw),
+                    new DenseOps.Strided(dX, 0, sx), new DenseOps.Strided(dYout, 0, sy));
+            ops.backwardData(K, out, in, n, new DenseOps.Strided(dW, 0, sw), new DenseOps.Strided(dY, 0, sy),
+                    new DenseOps.Strided(dDX, 0, sx));
+            ops.backwardWeights(K, out, in, n, new DenseOps.Strided(dY, 0, sy), new DenseOps.Strided(dX, 0, sx),
+                    new DenseOps.Strided(dDW, 0, sw), new DenseOps.Strided(dDB, 0, sw));
+            dev.download(dYout, y);
+            dev.download(dDX, dx);
+            dev.download(dDW, dwGot);
+            dev.download(dDB, dbGot);
+        }
+        Compare c = new Compare(1e-4, 1e-5).add(y, yRef).add(dx, dxRef).add(dwGot, dwRef).add(dbGot, dbRef);
+        return c.as("dense layer [" + what + "] K=" + K + " " + out + "x" + in + " n=" + n);
+    }
+
+    /**
+     * steps training steps of CudaTrainingEngine on the layer-wise path (dense layers from the
+     * factory) against CpuTrainingEngine: losses of every step and the final state.
+     */
+    public static Check layerwiseEngine(Device dev, DenseFactory dense, ScientificModel sci, RuleConfig[] rules, int B,
+                                        int frames, int[] hidden, int steps, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        OdeHybrid m = hybrid(sci, Activation.TANH, 2, hidden);
+        int K = rules.length;
+        Sequences data = randomSequences(B + 4, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);
+        String what;
+        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
+             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p, dense.open(dev))) {
+            what = gpu.describe();
+            for (int t = 0; t < steps; t++) {
+                int[] batch = randomBatch(K, B, data.count(), rng);
+                lossCmp.add(gpu.step(batch, B), cpu.step(batch, B));
+            }
+            var a = gpu.state();
+            var b = cpu.state();
+            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
+            if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
+        }
+        StringBuilder name = new StringBuilder("engine layer-wise ").append(sci.getClass().getSimpleName().replace("Model", ""));
+        for (RuleConfig r : rules) name.append(' ').append(r.method().id());
+        name.append(" B=").append(B).append(" [").append(what.replaceAll("^.*corrector on ", "").replace(")", "")).append(']');
+        Check l = lossCmp.as(""), q = paramCmp.as("");
+        return new Check(name.toString(), Math.max(l.worst(), q.worst()), l.values() + q.values());
+    }
+
+    /**
+     * The layer-wise gradient (dense layers from the factory) against the project's own rollout
+     * kernel (the default one, fused where it applies) on the same inputs: gradients and losses.
+     */
+    public static Check layerwiseVsKernels(Device dev, DenseFactory dense, ScientificModel sci, Activation act, int K, int B,
+                                           int frames, int spf, int[] hidden, SplittableRandom rng) {
+        OdeHybrid m = hybrid(sci, act, spf, hidden);
+        int P = m.parameterCount();
+        StepKernels.Rollout ro = StepKernels.defaultRollout(m);
+        Sequences data = randomSequences(B + 3, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        int[] batch = randomBatch(K, B, data.count(), rng);
+        float[] gk = new float[K * P], gl = new float[K * P];
+        double[] lk = new double[K], ll = new double[K];
+        String what;
+        try (DeviceScope s = new DeviceScope(dev)) {
+            DenseOps ops = s.own(dense.open(dev));
+            what = ops.describe();
+            LayerwiseGradient lw = new LayerwiseGradient(s, m, K, ops);
+            StepKernels k = new StepKernels(s, m, K, ro);
+            DeviceBuffer dp = s.floats(p.length), dObs = s.floats(data.obs().length), dBatch = s.ints(batch.length);
+            DeviceBuffer dg = s.floats((long) K * P), dl = s.doubles(K);
+            dev.upload(dp, p);
+            dev.upload(dObs, data.obs());
+            dev.upload(dBatch, batch);
+            try (DeviceScope w = new DeviceScope(dev)) {
+                DeviceBuffer ws = w.floats(StepKernels.workspaceFloats(ro, m, K, B, frames));
+                DeviceBuffer gs = w.floats(StepKernels.gradientRowsFloats(ro, m, K, B));
+                DeviceBuffer sq = w.doubles((long) K * StepKernels.lossRows(ro, B));
+                k.gradient(dp, dObs, frames, dBatch, B, ws, gs, sq, dg);
+                k.rolloutLoss(sq, B, frames, dl);
+                dev.download(dg, gk);
+                dev.download(dl, lk);
+            }
+            try (DeviceScope w = new DeviceScope(dev)) {
+                DeviceBuffer ws = w.floats(LayerwiseGradient.workspaceFloats(m, K, B, frames)), sq = w.doubles((long) K * B);
+                lw.gradient(dp, dObs, frames, dBatch, B, ws, sq, dg);
+                k.loss(sq, B, StepKernels.lossWeight(m, B, frames), dl);
+                dev.download(dg, gl);
+                dev.download(dl, ll);
+            }
+        }
+        double scale = 0;
+        for (float x : gk) scale = Math.max(scale, Math.abs(x));
+        Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(gl, gk);
+        c.add(ll, lk);
+        return c.as(String.format("layer-wise [%s] vs %s kernel %s %s K=%d B=%d T=%d", what,
+                ro == StepKernels.Rollout.FUSED ? "fused" : "per-thread", sci.getClass().getSimpleName().replace("Model", ""),
+                m.corrector().describe().replace(' ', '/'), K, B, frames));
+    }
+
+    /** hs_batch_copy (pack, and accumulate back) on strided blocks against a Java loop. */
+    public static Check batchCopy(Device dev, int K, int len, SplittableRandom rng) {
+        long ss = len + 5, sd = len + 2;
+        float[] src = randomFloats((int) (3 + K * ss), 1, rng), dst0 = randomFloats((int) (1 + K * sd), 1, rng);
+        float[] copyRef = dst0.clone(), addRef = dst0.clone();
+        for (int z = 0; z < K; z++) {
+            for (int i = 0; i < len; i++) {
+                copyRef[(int) (1 + z * sd + i)] = src[(int) (3 + z * ss + i)];
+                addRef[(int) (1 + z * sd + i)] = dst0[(int) (1 + z * sd + i)] + src[(int) (3 + z * ss + i)];
+            }
+        }
+        float[] copied = new float[dst0.length], added = new float[dst0.length];
+        try (DeviceScope s = new DeviceScope(dev)) {
+            DeviceBuffer ds = s.floats(src.length), dd = s.floats(dst0.length);
+            dev.upload(ds, src);
+            for (boolean acc : new boolean[]{false, true}) {
+                dev.upload(dd, dst0);
+                KernelDenseOps.batchCopy(dev, K, len, new DenseOps.Strided(ds, 3, ss), new DenseOps.Strided(dd, 1, sd), acc);
+                dev.download(dd, acc ? added : copied);
+            }
+        }
+        return new Compare(0, 1e-30).add(copied, copyRef).add(added, addRef).as("batch copy K=" + K + " len=" + len);
+    }
 }

@@ -42,7 +42,9 @@ class EmulatedKernelsTest {
     void everyKernelIsRegistered() {
         assertEquals(java.util.Set.of("hs_rollout", "hs_rollout_fused", "hs_tilesum", "hs_theta_chain", "hs_loss", "hs_loss_tally", "hs_rowsum", "hs_norm_partial",
                 "hs_norm_finish", "hs_l2_add", "hs_fsam_direction", "hs_perturb", "hs_restore", "hs_adam",
-                "hs_step_advance"), dev.kernels());
+                "hs_step_advance", "hs_gemm", "hs_bias_set", "hs_bias_grad", "hs_act_forward", "hs_act_backward",
+                "hs_lw_begin", "hs_lw_stage", "hs_lw_combine", "hs_lw_adjoint", "hs_lw_stage_back", "hs_lw_theta_sum",
+                "hs_lw_zero", "hs_batch_copy"), dev.kernels());
     }
 
     @Test

@@ -1,0 +1,100 @@
+package hybridsam.cuda;
+
+import jcuda.Pointer;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasHandle;
+import jcuda.jcublas.cublasOperation;
+import jcuda.jcublas.cublasPointerMode;
+import jcuda.jcublas.cublasStatus;
+import jcuda.runtime.cudaStream_t;
+
+/**
+ * {@link DenseOps} through cuBLAS (JCublas2): each product is one cublasSgemmStridedBatched over
+ * the K replicas, on the device's own stream (cublasSetStream, so the calls are ordered with the
+ * project's kernels and captured into the step's graph), with alpha and beta on the host
+ * (CUBLAS_POINTER_MODE_HOST). Bias broadcast and bias gradient stay the project's kernels
+ * (hs_bias_set, hs_bias_grad: fixed-order sums). Made only where the JCublas native library
+ * loads, which needs CUDA 12's libcublas.so.12 (see {@link NnEngines}).
+ *
+ * <p>The matrices are row-major; cuBLAS is column-major. A row-major M x N matrix with leading
+ * dimension ld is, read column-major, its N x M transpose; so C = op(A) op(B) (row-major) is
+ * computed as Cᵀ = op(B)ᵀ op(A)ᵀ (column-major): the operands swapped, m = N, n = M, the same
+ * transpose flags.
+ */
+public final class CublasDenseOps implements DenseOps {
+    private final JCudaDevice dev;
+    private final cublasHandle handle = new cublasHandle();
+    private final String version;
+    private boolean closed;
+
+    private CublasDenseOps(JCudaDevice dev) {
+        this.dev = dev;
+        JCublas2.setExceptionsEnabled(false);
+        check(JCublas2.cublasCreate(handle), "cublasCreate");
+        try {
+            check(JCublas2.cublasSetStream(handle, new cudaStream_t(dev.stream())), "cublasSetStream");
+            check(JCublas2.cublasSetPointerMode(handle, cublasPointerMode.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+            int[] v = new int[1];
+            check(JCublas2.cublasGetVersion(handle, v), "cublasGetVersion");
+            version = v[0] / 10000 + "." + (v[0] / 100) % 100 + "." + v[0] % 100;
+        } catch (RuntimeException e) {
+            JCublas2.cublasDestroy(handle);
+            throw e;
+        }
+    }
+
+    /** A cuBLAS handle on the device's stream; throws LinkageError when JCublas does not load. */
+    public static CublasDenseOps create(JCudaDevice dev) {
+        return new CublasDenseOps(dev);
+    }
+
+    private static void check(int status, String call) {
+        if (status != cublasStatus.CUBLAS_STATUS_SUCCESS) {
+            throw new DeviceException(call + " failed: " + cublasStatus.stringFor(status));
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "cuBLAS " + version + " (cublasSgemmStridedBatched)";
+    }
+
+    private Pointer at(Strided s) {
+        return dev.pointer(s.buf()).withByteOffset(4 * s.offset());
+    }
+
+    /** Row-major C = alpha op(A) op(B) + beta C over K strided matrices, as one cuBLAS call. */
+    void gemm(int K, boolean transA, boolean transB, int M, int N, int kd, float alpha,
+              Strided a, int lda, Strided b, int ldb, float beta, Strided c, int ldc) {
+        int opA = transA ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+        int opB = transB ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+        check(JCublas2.cublasSgemmStridedBatched(handle, opB, opA, N, M, kd, Pointer.to(new float[]{alpha}),
+                at(b), ldb, b.stride(), at(a), lda, a.stride(), Pointer.to(new float[]{beta}),
+                at(c), ldc, c.stride(), K), "cublasSgemmStridedBatched");
+    }
+
+    @Override
+    public void forward(int K, int out, int in, int n, Strided w, Strided b, Strided x, Strided y) {
+        KernelDenseOps.biasSet(dev, K, out, n, b, y);
+        gemm(K, false, false, out, n, in, 1f, w, in, x, n, 1f, y, n);
+    }
+
+    @Override
+    public void backwardData(int K, int out, int in, int n, Strided w, Strided dy, Strided dx) {
+        gemm(K, true, false, in, n, out, 1f, w, in, dy, n, 0f, dx, n);
+    }
+
+    @Override
+    public void backwardWeights(int K, int out, int in, int n, Strided dy, Strided x, Strided dw, Strided db) {
+        gemm(K, false, true, out, in, n, 1f, dy, n, x, n, 1f, dw, in);
+        KernelDenseOps.biasGrad(dev, K, out, n, dy, db);
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        dev.synchronize();
+        JCublas2.cublasDestroy(handle);
+    }
+}
