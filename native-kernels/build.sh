@@ -79,7 +79,7 @@ if ! command -v g++ >/dev/null 2>&1; then
     exit 0
 fi
 lib="$target/native/libhybridsam_emu.so"
-newest="$(ls -t "$here"/*.cu "$here"/*.cuh "$here"/emu/* | head -n 1)"
+newest="$(ls -t "$here"/*.cu "$here"/*.cuh "$here"/emu/* | sed -n 1p)"  # sed reads it all: no SIGPIPE under pipefail
 if [[ ! -f "$lib" || "$newest" -nt "$lib" ]]; then
     echo "[native-kernels] g++ emulation library"
     g++ -std=c++20 -O2 -fPIC -shared -Wall -Wextra -DHYBRIDSAM_EMULATION -I"$here" \
