@@ -3,6 +3,7 @@ package hybridsam.cpu;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 import hybridsam.model.ThetaSpec;
+import hybridsam.train.TrainingEngine;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -127,10 +128,6 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
         }
     }
 
-    /** What one evaluation pass over a whole split returns. */
-    public record Evaluation(double mse, double scienceOnlyMse, double physicsShare) {
-    }
-
     /** What one pass over a chunk of a split adds up. */
     @FunctionalInterface
     private interface ChunkSum {
@@ -158,10 +155,11 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
         return sq / ((double) data.count() * (data.frames() - 1) * data.dim());
     }
 
-    public Evaluation evaluate(float[] params, int pOff, Sequences data) {
+    /** The test metrics of method.md §3 on a whole split. */
+    public TrainingEngine.Metrics evaluate(float[] params, int pOff, Sequences data) {
         double share = sumOverSplit(data, (w, idx, o, n) -> w.physicsShareSum(params, pOff, data, idx, o, n))
                 / ((double) data.count() * data.frames());
-        return new Evaluation(meanSquaredError(params, pOff, data, true),
+        return new TrainingEngine.Metrics(meanSquaredError(params, pOff, data, true),
                 meanSquaredError(params, pOff, data, false), share);
     }
 

@@ -21,13 +21,14 @@ import jcuda.runtime.cudaStream_t;
  * computed as Cᵀ = op(B)ᵀ op(A)ᵀ (column-major): the operands swapped, m = N, n = M, the same
  * transpose flags.
  */
-public final class CublasDenseOps implements DenseOps {
+public final class CublasDenseOps extends GemmDenseOps {
     private final JCudaDevice dev;
     private final cublasHandle handle = new cublasHandle();
     private final String version;
     private boolean closed;
 
     private CublasDenseOps(JCudaDevice dev) {
+        super(dev);
         this.dev = dev;
         JCublas2.setExceptionsEnabled(false);
         check(JCublas2.cublasCreate(handle), "cublasCreate");
@@ -63,7 +64,8 @@ public final class CublasDenseOps implements DenseOps {
         return dev.pointer(s.buf()).withByteOffset(4 * s.offset());
     }
 
-    /** Row-major C = alpha op(A) op(B) + beta C over K strided matrices, as one cuBLAS call. */
+    /** As one cuBLAS call (cuBLAS is column-major: it computes the transpose, operands swapped). */
+    @Override
     void gemm(int K, boolean transA, boolean transB, int M, int N, int kd, float alpha,
               Strided a, int lda, Strided b, int ldb, float beta, Strided c, int ldc) {
         int opA = transA ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
@@ -73,22 +75,6 @@ public final class CublasDenseOps implements DenseOps {
                 at(c), ldc, c.stride(), K), "cublasSgemmStridedBatched");
     }
 
-    @Override
-    public void forward(int K, int out, int in, int n, Strided w, Strided b, Strided x, Strided y) {
-        KernelDenseOps.biasSet(dev, K, out, n, b, y);
-        gemm(K, false, false, out, n, in, 1f, w, in, x, n, 1f, y, n);
-    }
-
-    @Override
-    public void backwardData(int K, int out, int in, int n, Strided w, Strided dy, Strided dx) {
-        gemm(K, true, false, in, n, out, 1f, w, in, dy, n, 0f, dx, n);
-    }
-
-    @Override
-    public void backwardWeights(int K, int out, int in, int n, Strided dy, Strided x, Strided dw, Strided db) {
-        gemm(K, false, true, out, in, n, 1f, dy, n, x, n, 1f, dw, in);
-        KernelDenseOps.biasGrad(dev, K, out, n, dy, db);
-    }
 
     @Override
     public void close() {

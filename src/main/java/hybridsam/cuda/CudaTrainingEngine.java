@@ -398,8 +398,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     @Override
     public Metrics evaluate(float[] p, int replica, Sequences split) {
-        CpuOdeBackend.Evaluation e = evaluator.evaluate(p, replica * P, split);
-        return new Metrics(e.mse(), e.scienceOnlyMse(), e.physicsShare());
+        return evaluator.evaluate(p, replica * P, split);
     }
 
     @Override

@@ -6,12 +6,13 @@ package hybridsam.cuda;
  * bias broadcast (hs_bias_set) and the bias gradient (hs_bias_grad). Runs wherever the project's
  * kernels run, the emulated device included, so the layer-wise path is tested in CI.
  */
-public final class KernelDenseOps implements DenseOps {
+public final class KernelDenseOps extends GemmDenseOps {
     /** HS_GT in dense.cu. */
     public static final int TILE = 16;
     private final Device dev;
 
     public KernelDenseOps(Device dev) {
+        super(dev);
         this.dev = dev;
     }
 
@@ -20,10 +21,7 @@ public final class KernelDenseOps implements DenseOps {
         return "project kernels (hs_gemm)";
     }
 
-    /**
-     * C = alpha op(A) op(B) + beta C for K strided row-major matrices: op(A) is M x kd, op(B)
-     * kd x N, C M x N; beta 0 does not read C.
-     */
+    @Override
     public void gemm(int K, boolean transA, boolean transB, int M, int N, int kd, float alpha,
                      Strided a, int lda, Strided b, int ldb, float beta, Strided c, int ldc) {
         if (M < 1 || N < 1 || kd < 1 || K < 1) throw new IllegalArgumentException("gemm of size " + M + "x" + N + "x" + kd);
@@ -53,23 +51,6 @@ public final class KernelDenseOps implements DenseOps {
         dev.launch("hs_batch_copy", ceil(len, 256), K, 1, 256, 1, 1, 0, KernelArgs.of()
                 .l(len).ptr(src.buf()).l(src.offset()).l(src.stride())
                 .ptr(dst.buf()).l(dst.offset()).l(dst.stride()).i(accumulate ? 1 : 0));
-    }
-
-    @Override
-    public void forward(int K, int out, int in, int n, Strided w, Strided b, Strided x, Strided y) {
-        biasSet(dev, K, out, n, b, y);
-        gemm(K, false, false, out, n, in, 1f, w, in, x, n, 1f, y, n);
-    }
-
-    @Override
-    public void backwardData(int K, int out, int in, int n, Strided w, Strided dy, Strided dx) {
-        gemm(K, true, false, in, n, out, 1f, w, in, dy, n, 0f, dx, n);
-    }
-
-    @Override
-    public void backwardWeights(int K, int out, int in, int n, Strided dy, Strided x, Strided dw, Strided db) {
-        gemm(K, false, true, out, in, n, 1f, dy, n, x, n, 1f, dw, in);
-        biasGrad(dev, K, out, n, dy, db);
     }
 
     static int ceil(long n, int block) {

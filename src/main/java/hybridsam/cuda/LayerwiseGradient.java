@@ -50,13 +50,7 @@ public final class LayerwiseGradient {
             wOff[l] = off;
             off += widths[l + 1] * (widths[l] + 1);
         }
-        double[] box = new double[3 * nTheta];
-        var spec = model.science().theta();
-        for (int i = 0; i < nTheta; i++) {
-            box[3 * i] = spec.lo()[i];
-            box[3 * i + 1] = spec.hi()[i];
-            box[3 * i + 2] = spec.logScale()[i] ? 1 : 0;
-        }
+        double[] box = StepKernels.thetaBox(model.science().theta());
         thetaBox = scope.doubles(Math.max(1, box.length));
         dev.upload(thetaBox, box);
     }

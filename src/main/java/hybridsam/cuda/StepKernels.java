@@ -90,13 +90,7 @@ public final class StepKernels {
         int[] w = model.corrector().widths();
         widths = scope.ints(w.length);
         dev.upload(widths, w);
-        double[] box = new double[3 * nTheta];
-        var spec = model.science().theta();
-        for (int i = 0; i < nTheta; i++) {
-            box[3 * i] = spec.lo()[i];
-            box[3 * i + 1] = spec.hi()[i];
-            box[3 * i + 2] = spec.logScale()[i] ? 1 : 0;
-        }
+        double[] box = thetaBox(model.science().theta());
         thetaBox = scope.doubles(box.length);
         dev.upload(thetaBox, box);
     }
@@ -281,5 +275,16 @@ public final class StepKernels {
 
     public void stepAdvance(DeviceBuffer step) {
         dev.launch("hs_step_advance", 1, 1, 1, 1, 1, 1, 0, KernelArgs.of().ptr(step));
+    }
+
+    /** θ's box as the kernels read it: (lo, hi, 1 if log-scale else 0) per component. */
+    static double[] thetaBox(hybridsam.model.ThetaSpec spec) {
+        double[] box = new double[3 * spec.size()];
+        for (int i = 0; i < spec.size(); i++) {
+            box[3 * i] = spec.lo()[i];
+            box[3 * i + 1] = spec.hi()[i];
+            box[3 * i + 2] = spec.logScale()[i] ? 1 : 0;
+        }
+        return box;
     }
 }

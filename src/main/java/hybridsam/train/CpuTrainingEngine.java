@@ -124,8 +124,7 @@ public final class CpuTrainingEngine implements TrainingEngine {
 
     @Override
     public Metrics evaluate(float[] params, int replica, Sequences split) {
-        CpuOdeBackend.Evaluation e = backend.evaluate(params, replica * P, split);
-        return new Metrics(e.mse(), e.scienceOnlyMse(), e.physicsShare());
+        return backend.evaluate(params, replica * P, split);
     }
 
     @Override

@@ -1,8 +1,5 @@
 package hybridsam.cuda;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -15,21 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every kernel on the emulated device (same .cu sources, same launch code) against the Java reference. */
-class EmulatedKernelsTest {
-    static EmulatedDevice dev;
-
-    @BeforeAll
-    static void open() {
-        String why = EmulatedDevice.unavailableReason();
-        Assumptions.assumeTrue(why == null, () -> "emulated CUDA device skipped: " + why);
-        dev = EmulatedDevice.open();
-    }
-
-    @AfterAll
-    static void close() {
-        if (dev != null) dev.close();
-    }
-
+class EmulatedKernelsTest extends EmulatedDeviceTests {
     @TestFactory
     Stream<DynamicTest> kernelsMatchJavaReference() {
         long seed = System.nanoTime();

@@ -5,9 +5,6 @@ import hybridsam.tasks.DuffingModel;
 import hybridsam.tasks.PendulumModel;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,21 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Full training steps of every rule on the emulated device against CpuTrainingEngine. */
-class EmulatedTrainingEngineTest {
-    static EmulatedDevice dev;
-
-    @BeforeAll
-    static void open() {
-        String why = EmulatedDevice.unavailableReason();
-        Assumptions.assumeTrue(why == null, () -> "emulated CUDA device skipped: " + why);
-        dev = EmulatedDevice.open();
-    }
-
-    @AfterAll
-    static void close() {
-        if (dev != null) dev.close();
-    }
-
+class EmulatedTrainingEngineTest extends EmulatedDeviceTests {
     static Stream<Arguments> rules() {
         return Stream.of(
                 Arguments.of(Method.ERM, false, false),

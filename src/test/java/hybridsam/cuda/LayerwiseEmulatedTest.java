@@ -5,9 +5,6 @@ import hybridsam.tasks.DuffingModel;
 import hybridsam.tasks.PendulumModel;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -22,21 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The layer-wise gradient path with KernelDenseOps (hs_gemm) on the emulated device against the CPU reference. */
-class LayerwiseEmulatedTest {
-    static EmulatedDevice dev;
-
-    @BeforeAll
-    static void open() {
-        String why = EmulatedDevice.unavailableReason();
-        Assumptions.assumeTrue(why == null, () -> "emulated CUDA device skipped: " + why);
-        dev = EmulatedDevice.open();
-    }
-
-    @AfterAll
-    static void close() {
-        if (dev != null) dev.close();
-    }
-
+class LayerwiseEmulatedTest extends EmulatedDeviceTests {
     private static Stream<DynamicTest> asTests(List<KernelChecks.Check> checks, long seed) {
         return checks.stream().map(c -> DynamicTest.dynamicTest(c.name(),
                 () -> assertTrue(c.passed(), () -> c + " (seed " + seed + ")")));
