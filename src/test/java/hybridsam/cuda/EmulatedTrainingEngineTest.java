@@ -106,4 +106,35 @@ class EmulatedTrainingEngineTest extends EmulatedDeviceTests {
                 3, 4, new int[]{4}, 2, 1);
         assertEquals(before, dev.liveBuffers());
     }
+
+    /** K replicas in one engine against the same K runs each in an engine of its own, on the emulated device. */
+    @Test
+    void replicasMatchSeparateRuns() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(System.nanoTime());
+        hybridsam.model.OdeHybrid m = new hybridsam.model.OdeHybrid(new PendulumModel(),
+                new hybridsam.model.MlpShape(new int[]{2, 8, 8, 2}, hybridsam.model.Activation.TANH), 0.1, 2);
+        int P = m.parameterCount(), B = 5, K = 3;
+        hybridsam.model.Sequences data = KernelChecks.randomSequences(9, 6, rng);
+        float[] p = KernelChecks.randomParams(m, K, rng);
+        RuleConfig[] rules = {KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.ERM, false, false, 0),
+                KernelChecks.rule(Method.ASAM, false, true, 0)};
+        int[][] batches = new int[3][];
+        for (int t = 0; t < 3; t++) batches[t] = KernelChecks.randomBatch(K, B, data.count(), rng);
+        float[] together;
+        try (CudaTrainingEngine e = new CudaTrainingEngine(dev, m, data, rules, p)) {
+            for (int[] b : batches) e.step(b, B);
+            together = e.state().params();
+        }
+        for (int r = 0; r < K; r++) {
+            try (CudaTrainingEngine e = new CudaTrainingEngine(dev, m, data, new RuleConfig[]{rules[r]},
+                    java.util.Arrays.copyOfRange(p, r * P, (r + 1) * P))) {
+                for (int[] b : batches) e.step(java.util.Arrays.copyOfRange(b, r * B, (r + 1) * B), B);
+                float[] alone = e.state().params();
+                for (int i = 0; i < P; i++) {
+                    float a = together[r * P + i], s = alone[i];
+                    org.junit.jupiter.api.Assertions.assertEquals(s, a, 1e-5f + 1e-4f * Math.abs(s), "replica " + r + " parameter " + i);
+                }
+            }
+        }
+    }
 }
