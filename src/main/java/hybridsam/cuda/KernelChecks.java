@@ -180,19 +180,44 @@ public final class KernelChecks {
         return out;
     }
 
+    /** A random hybrid, data, parameters and minibatch, with the CPU backend's loss and gradient for them. */
+    private record GradientCase(OdeHybrid model, Sequences data, float[] params, int[] batch, float[] gRef, double[] lRef,
+                                int K, int B, int frames, int spf) {
+        static GradientCase draw(ScientificModel sci, Activation act, int K, int B, int frames, int spf, int[] hidden,
+                                 SplittableRandom rng) {
+            OdeHybrid m = hybrid(sci, act, spf, hidden);
+            Sequences data = randomSequences(B + 3, frames, rng);
+            float[] p = randomParams(m, K, rng);
+            int[] batch = randomBatch(K, B, data.count(), rng);
+            float[] gRef = new float[K * m.parameterCount()];
+            double[] lRef = new double[K];
+            try (CpuOdeBackend cpu = new CpuOdeBackend(m, 2)) {
+                cpu.lossAndGradient(K, p, data, batch, B, gRef, lRef);
+            }
+            return new GradientCase(m, data, p, batch, gRef, lRef, K, B, frames, spf);
+        }
+
+        /** A device's gradient g and loss l against the reference, named after the case. */
+        Check compare(float[] g, double[] l, String what) {
+            double scale = 0;
+            for (float x : gRef) scale = Math.max(scale, Math.abs(x));
+            Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(g, gRef);
+            c.add(l, lRef);
+            return c.as(String.format("%s %s %s %s K=%d B=%d T=%d", what,
+                    model.science().getClass().getSimpleName().replace("Model", ""),
+                    model.corrector().describe().replace(' ', '/'), spf == 1 ? "h=dt" : "h=dt/" + spf, K, B, frames));
+        }
+    }
+
     /** The chosen gradient path + hs_theta_chain + hs_loss against CpuOdeBackend.lossAndGradient. */
     public static Check gradient(Device dev, StepKernels.Rollout rollout, ScientificModel sci, Activation act, int K, int B,
                                  int frames, int spf, int[] hidden, SplittableRandom rng) {
-        OdeHybrid m = hybrid(sci, act, spf, hidden);
+        GradientCase gc = GradientCase.draw(sci, act, K, B, frames, spf, hidden, rng);
+        OdeHybrid m = gc.model();
         int P = m.parameterCount();
-        Sequences data = randomSequences(B + 3, frames, rng);
-        float[] p = randomParams(m, K, rng);
-        int[] batch = randomBatch(K, B, data.count(), rng);
-        float[] gRef = new float[K * P];
-        double[] lRef = new double[K];
-        try (CpuOdeBackend cpu = new CpuOdeBackend(m, 2)) {
-            cpu.lossAndGradient(K, p, data, batch, B, gRef, lRef);
-        }
+        Sequences data = gc.data();
+        float[] p = gc.params();
+        int[] batch = gc.batch();
         float[] g = new float[K * P];
         double[] l = new double[K];
         try (DeviceScope s = new DeviceScope(dev)) {
@@ -210,13 +235,7 @@ public final class KernelChecks {
             dev.download(dg, g);
             dev.download(dl, l);
         }
-        double scale = 0;
-        for (float x : gRef) scale = Math.max(scale, Math.abs(x));
-        Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(g, gRef);
-        c.add(l, lRef);
-        return c.as(String.format("gradient%s %s %s %s K=%d B=%d T=%d",
-                rollout == StepKernels.Rollout.FUSED ? " fused" : "", sci.getClass().getSimpleName().replace("Model", ""),
-                m.corrector().describe().replace(' ', '/'), spf == 1 ? "h=dt" : "h=dt/" + spf, K, B, frames));
+        return gc.compare(g, l, "gradient" + (rollout == StepKernels.Rollout.FUSED ? " fused" : ""));
     }
 
     /**
@@ -588,16 +607,12 @@ public final class KernelChecks {
     /** LayerwiseGradient + hs_loss against CpuOdeBackend.lossAndGradient (the tolerance of the rollout kernels' checks). */
     public static Check layerwiseGradient(Device dev, DenseFactory dense, ScientificModel sci, Activation act, int K, int B,
                                           int frames, int spf, int[] hidden, SplittableRandom rng) {
-        OdeHybrid m = hybrid(sci, act, spf, hidden);
+        GradientCase gc = GradientCase.draw(sci, act, K, B, frames, spf, hidden, rng);
+        OdeHybrid m = gc.model();
         int P = m.parameterCount();
-        Sequences data = randomSequences(B + 3, frames, rng);
-        float[] p = randomParams(m, K, rng);
-        int[] batch = randomBatch(K, B, data.count(), rng);
-        float[] gRef = new float[K * P];
-        double[] lRef = new double[K];
-        try (CpuOdeBackend cpu = new CpuOdeBackend(m, 2)) {
-            cpu.lossAndGradient(K, p, data, batch, B, gRef, lRef);
-        }
+        Sequences data = gc.data();
+        float[] p = gc.params();
+        int[] batch = gc.batch();
         float[] g = new float[K * P];
         double[] l = new double[K];
         String what;
@@ -618,13 +633,7 @@ public final class KernelChecks {
             dev.download(dg, g);
             dev.download(dl, l);
         }
-        double scale = 0;
-        for (float x : gRef) scale = Math.max(scale, Math.abs(x));
-        Compare c = new Compare(2e-3, 1e-4 * scale + 1e-7).add(g, gRef);
-        c.add(l, lRef);
-        return c.as(String.format("gradient layer-wise [%s] %s %s %s K=%d B=%d T=%d", what,
-                sci.getClass().getSimpleName().replace("Model", ""), m.corrector().describe().replace(' ', '/'),
-                spf == 1 ? "h=dt" : "h=dt/" + spf, K, B, frames));
+        return gc.compare(g, l, "gradient layer-wise [" + what + "]");
     }
 
     /** hs_gemm (KernelDenseOps.gemm) against a Java loop, every transpose combination, sizes off the tile, K strided matrices. */
