@@ -543,6 +543,27 @@ public final class KernelChecks {
      * steps training steps of CudaTrainingEngine against CpuTrainingEngine: losses of every step
      * and the final parameters, Adam moments and fsam averages.
      */
+    /**
+     * Runs `steps` random minibatches through gpu and a CPU engine started from the same p; returns
+     * the comparisons of the losses and of the final optimizer state (parameters, fsam average, Adam m).
+     */
+    private static Check[] stepsAgainstCpu(CudaTrainingEngine gpu, OdeHybrid m, Sequences data, RuleConfig[] rules,
+                                           float[] p, int B, int steps, SplittableRandom rng) {
+        int K = rules.length;
+        Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);
+        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p)) {
+            for (int t = 0; t < steps; t++) {
+                int[] batch = randomBatch(K, B, data.count(), rng);
+                lossCmp.add(gpu.step(batch, B), cpu.step(batch, B));
+            }
+            var a = gpu.state();
+            var b = cpu.state();
+            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
+            if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
+        }
+        return new Check[]{lossCmp.as(""), paramCmp.as("")};
+    }
+
     public static Check engine(Device dev, ScientificModel sci, RuleConfig[] rules, int B, int frames, int[] hidden,
                                int steps, long seed) {
         return engine(dev, null, sci, rules, B, frames, hidden, steps, seed);
@@ -556,26 +577,17 @@ public final class KernelChecks {
         int K = rules.length;
         Sequences data = randomSequences(B + 4, frames, rng);
         float[] p = randomParams(m, K, rng);
-        Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);
-        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
-             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p,
-                     rollout == null ? StepKernels.defaultRollout(m) : rollout)) {
-            for (int t = 0; t < steps; t++) {
-                int[] batch = randomBatch(K, B, data.count(), rng);
-                lossCmp.add(gpu.step(batch, B), cpu.step(batch, B));
-            }
-            var a = gpu.state();
-            var b = cpu.state();
-            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
-            if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
+        Check[] worst;
+        try (CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p,
+                rollout == null ? StepKernels.defaultRollout(m) : rollout)) {
+            worst = stepsAgainstCpu(gpu, m, data, rules, p, B, steps, rng);
         }
         StringBuilder name = new StringBuilder("engine ").append(sci.getClass().getSimpleName().replace("Model", ""));
         name.append(rollout == null ? "" : rollout == StepKernels.Rollout.FUSED ? " [fused]" : " [per-thread]");
         for (RuleConfig r : rules) {
             name.append(' ').append(r.method().id()).append(r.perturbAll() ? "+all" : "").append(r.thetaGradClean() ? "+clean" : "");
         }
-        Check l = lossCmp.as(""), q = paramCmp.as("");
-        return new Check(name.toString(), Math.max(l.worst(), q.worst()), l.values() + q.values());
+        return new Check(name.toString(), Math.max(worst[0].worst(), worst[1].worst()), worst[0].values() + worst[1].values());
     }
 
     // ---- the layer-wise path (DenseOps): KernelDenseOps everywhere, cuBLAS / cuDNN on a GPU ----
@@ -753,25 +765,16 @@ public final class KernelChecks {
         int K = rules.length;
         Sequences data = randomSequences(B + 4, frames, rng);
         float[] p = randomParams(m, K, rng);
-        Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);
         String what;
-        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
-             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p, dense.open(dev))) {
+        Check[] worst;
+        try (CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p, dense.open(dev))) {
             what = gpu.describe();
-            for (int t = 0; t < steps; t++) {
-                int[] batch = randomBatch(K, B, data.count(), rng);
-                lossCmp.add(gpu.step(batch, B), cpu.step(batch, B));
-            }
-            var a = gpu.state();
-            var b = cpu.state();
-            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
-            if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
+            worst = stepsAgainstCpu(gpu, m, data, rules, p, B, steps, rng);
         }
         StringBuilder name = new StringBuilder("engine layer-wise ").append(sci.getClass().getSimpleName().replace("Model", ""));
         for (RuleConfig r : rules) name.append(' ').append(r.method().id());
         name.append(" B=").append(B).append(" [").append(what.replaceAll("^.*corrector on ", "").replace(")", "")).append(']');
-        Check l = lossCmp.as(""), q = paramCmp.as("");
-        return new Check(name.toString(), Math.max(l.worst(), q.worst()), l.values() + q.values());
+        return new Check(name.toString(), Math.max(worst[0].worst(), worst[1].worst()), worst[0].values() + worst[1].values());
     }
 
     /**
