@@ -6,6 +6,7 @@ import hybridsam.cuda.CudaTrainingEngine;
 import hybridsam.cuda.DeviceOutOfMemoryException;
 import hybridsam.cuda.NnEngine;
 import hybridsam.cuda.NnEngines;
+import hybridsam.cuda.StandIn;
 import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
 import hybridsam.io.DatasetStore;
@@ -351,6 +352,12 @@ final class RunSetup {
             // the corrector's library first: a missing libcublas / libcudnn is named even without a GPU
             NnEngine nn = NnEngines.select(nnOption);
             CudaProbe.Verdict v = CudaProbe.standard().probe();
+            if (v.available() && StandIn.active() && device.equals("auto")) {
+                // the stand-in is for seeing the GPU path run, never a silent choice of backend
+                notices.println("hybridsam: cuda is the CPU stand-in (" + StandIn.ENV + "=1); --device auto trains on the CPU"
+                        + " (--device cuda runs the GPU path on the stand-in)");
+                return new CpuTrainingEngine(new CpuOdeBackend(model, threads), data.train(), rules, start);
+            }
             if (v.available()) {
                 try {
                     return CudaTrainingEngine.onGpu(0, model, data.train(), rules, start, nn);

@@ -3,6 +3,7 @@ package hybridsam.cuda;
 import jcuda.Pointer;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
+import jcuda.jcublas.cublasMath;
 import jcuda.jcublas.cublasOperation;
 import jcuda.jcublas.cublasPointerMode;
 import jcuda.jcublas.cublasStatus;
@@ -12,7 +13,11 @@ import jcuda.runtime.cudaStream_t;
  * {@link DenseOps} through cuBLAS (JCublas2): each product is one cublasSgemmStridedBatched over
  * the K replicas, on the device's own stream (cublasSetStream, so the calls are ordered with the
  * project's kernels and captured into the step's graph), with alpha and beta on the host
- * (CUBLAS_POINTER_MODE_HOST). Bias broadcast and bias gradient stay the project's kernels
+ * (CUBLAS_POINTER_MODE_HOST). A graph that records cuBLAS calls must own their workspace, and
+ * cublasSetStream resets it to the library's pool, so a fixed workspace ({@value #WORKSPACE_BYTES}
+ * bytes, the size cuBLAS recommends for Hopper) is set after the stream; the math mode is set
+ * explicitly to CUBLAS_DEFAULT_MATH, which keeps single-precision products in float (no TF32).
+ * Bias broadcast and bias gradient stay the project's kernels
  * (hs_bias_set, hs_bias_grad: fixed-order sums). Made only where the JCublas native library
  * loads, which needs CUDA 12's libcublas.so.12 (see {@link NnEngines}).
  *
@@ -25,23 +30,33 @@ public final class CublasDenseOps extends GemmDenseOps {
     private final JCudaDevice dev;
     private final cublasHandle handle = new cublasHandle();
     private final String version;
+    private final DeviceBuffer workspace;
     private boolean closed;
+    /** The workspace cuBLAS gets for the calls recorded into graphs (32 MiB: its recommendation for sm_90). */
+    static final long WORKSPACE_BYTES = 32L << 20;
 
     private CublasDenseOps(JCudaDevice dev) {
         super(dev);
         this.dev = dev;
         JCublas2.setExceptionsEnabled(false);
         check(JCublas2.cublasCreate(handle), "cublasCreate");
+        DeviceBuffer ws = null;
         try {
+            ws = dev.alloc(WORKSPACE_BYTES);
             check(JCublas2.cublasSetStream(handle, new cudaStream_t(dev.stream())), "cublasSetStream");
+            // after the stream: cublasSetStream resets the workspace
+            check(JCublas2.cublasSetWorkspace(handle, dev.pointer(ws), WORKSPACE_BYTES), "cublasSetWorkspace");
+            check(JCublas2.cublasSetMathMode(handle, cublasMath.CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
             check(JCublas2.cublasSetPointerMode(handle, cublasPointerMode.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
             int[] v = new int[1];
             check(JCublas2.cublasGetVersion(handle, v), "cublasGetVersion");
             version = v[0] / 10000 + "." + (v[0] / 100) % 100 + "." + v[0] % 100;
         } catch (RuntimeException e) {
             JCublas2.cublasDestroy(handle);
+            if (ws != null) ws.close();
             throw e;
         }
+        workspace = ws;
     }
 
     /** A cuBLAS handle on the device's stream; throws LinkageError when JCublas does not load. */
@@ -80,7 +95,11 @@ public final class CublasDenseOps extends GemmDenseOps {
     public void close() {
         if (closed) return;
         closed = true;
-        dev.synchronize();
-        JCublas2.cublasDestroy(handle);
+        try {
+            dev.synchronize();
+        } finally {
+            JCublas2.cublasDestroy(handle);
+            workspace.close();
+        }
     }
 }

@@ -4,8 +4,12 @@ import java.util.function.Supplier;
 
 /**
  * Whether the CUDA backend can run here, and why not when it cannot: the JCuda native library
- * (needs the NVIDIA driver's libcuda), cuInit, a device, a driver new enough for the PTX the
- * build made, and kernels in the jar (absent when the build machine had no nvcc).
+ * (needs the NVIDIA driver's libcuda), cuInit, a device, kernels in the jar (absent when the
+ * build machine had no nvcc), and a driver that can load them: one for the nvcc release or newer
+ * always can (it JIT-compiles the PTX where the fatbin has no SASS for the device); an older
+ * driver of the same CUDA major (or newer) can when the fatbin holds SASS for the device's
+ * architecture, since only the PTX JIT needs the driver of the nvcc's minor release (CUDA minor
+ * version compatibility); a driver of an older CUDA major cannot load the toolkit's fatbins.
  */
 public final class CudaProbe {
 
@@ -38,6 +42,9 @@ public final class CudaProbe {
         String deviceName(int ordinal);
 
         String errorName(int code);
+
+        /** The device's compute capability as major*10+minor (90 for sm_90), or 0 when unknown. */
+        int computeCapability(int ordinal);
     }
 
     private final Supplier<Driver> driver;
@@ -64,6 +71,7 @@ public final class CudaProbe {
             d = driver.get();
             rc = d.init();
         } catch (LinkageError e) {
+            if (StandIn.requested()) return Verdict.no(e.getMessage());
             return Verdict.no("no NVIDIA driver: the JCuda native library did not load (" + firstCause(e.getMessage()) + ")");
         }
         if (rc != 0) return Verdict.no("cuInit failed: " + d.errorName(rc) + " (is the NVIDIA driver loaded and a GPU visible?)");
@@ -79,12 +87,30 @@ public final class CudaProbe {
             return Verdict.no("this jar has no CUDA kernels (it was built without nvcc); rebuild with the CUDA toolkit on the PATH",
                     name, v[0]);
         }
-        if (v[0] < image.minimumDriver()) {
-            return Verdict.no("the NVIDIA driver supports CUDA " + driverString(v[0]) + " but the kernels were built with CUDA "
-                    + image.nvccRelease() + " and need a driver for CUDA " + driverString(image.minimumDriver())
-                    + " or newer; update the driver", name, v[0]);
+        if (v[0] >= image.minimumDriver()) return new Verdict(true, null, name, v[0]);
+        // an older driver: enough only for SASS of the device's architecture, and only of the same CUDA major
+        int cc = d.computeCapability(0);
+        String arch = cc > 0 ? "sm_" + cc : "of unknown compute capability";
+        String built = "the kernels were built with CUDA " + image.nvccRelease();
+        if (!image.hasSassFor(cc)) {
+            return Verdict.no("the NVIDIA driver supports CUDA " + driverString(v[0]) + " but " + built
+                    + ", and the jar has no SASS for this device (" + arch + "; SASS for " + sassList(image)
+                    + "), so the driver would have to JIT-compile the PTX, which needs a driver for CUDA "
+                    + driverString(image.minimumDriver()) + " or newer; update the driver", name, v[0]);
         }
-        return new Verdict(true, null, name, v[0]);
+        if (v[0] / 1000 < image.nvccMajor()) {
+            return Verdict.no("the NVIDIA driver supports CUDA " + driverString(v[0]) + " but " + built
+                    + ": the jar has SASS for this device (" + arch + "), but a CUDA " + image.nvccMajor()
+                    + " fatbin needs a driver for CUDA " + image.nvccMajor() + ".0 or newer; update the driver", name, v[0]);
+        }
+        return new Verdict(true, null, name, v[0]);  // SASS loads without the PTX JIT
+    }
+
+    private static String sassList(KernelImage image) {
+        if (image.sassArchs().isEmpty()) return "no architecture";
+        StringBuilder b = new StringBuilder();
+        for (int a : image.sassArchs()) b.append(b.length() == 0 ? "" : ", ").append("sm_").append(a);
+        return b.toString();
     }
 
     /**

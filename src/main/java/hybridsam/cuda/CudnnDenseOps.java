@@ -3,6 +3,9 @@ package hybridsam.cuda;
 import jcuda.Pointer;
 import jcuda.jcudnn.JCudnn;
 import jcuda.jcudnn.cudnnConvolutionBwdDataAlgo;
+import jcuda.jcudnn.cudnnConvolutionBwdDataAlgoPerf;
+import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgoPerf;
+import jcuda.jcudnn.cudnnConvolutionFwdAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionBwdFilterAlgo;
 import jcuda.jcudnn.cudnnConvolutionDescriptor;
 import jcuda.jcudnn.cudnnConvolutionFwdAlgo;
@@ -17,7 +20,11 @@ import jcuda.jcudnn.cudnnTensorFormat;
 import jcuda.runtime.cudaStream_t;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * {@link DenseOps} through cuDNN (JCudnn): a dense layer over n samples for K replicas is a 1 x 1
@@ -26,8 +33,11 @@ import java.util.List;
  * The replicas' weights lie P floats apart in the parameters, so they are packed into a dense
  * filter first (hs_batch_copy), and the packed weight gradient is added back into the
  * replicas' gradients the same way; bias and activations stay the project's kernels. The
- * algorithms are fixed and deterministic (implicit GEMM forward, ALGO_1 backward), with FMA
- * math (no TF32), so that a replica's gradient does not change from run to run.
+ * algorithms are deterministic: implicit GEMM forward and ALGO_1 backward where cuDNN accepts
+ * them, else the first deterministic one its _v7 query offers (cuDNN 9 may refuse a fixed
+ * legacy algorithm); math is FMA (no TF32), so that a replica's gradient does not change from run
+ * to run. Tensors start 16-byte aligned, as cuDNN requires: an operand that does not is staged
+ * through an aligned scratch copy.
  *
  * <p>The activations X, Y, dY, dX must be packed over the replicas (stride = rows · n), as the
  * layer-wise path lays them out. Scratch (packed filters, cuDNN workspace) grows on demand and
@@ -47,9 +57,21 @@ public final class CudnnDenseOps implements DenseOps {
     private DeviceBuffer filter, filterGrad, workspace;
     private boolean closed;
 
+    /** The preferred algorithms: deterministic, no workspace on most GPUs. */
     static final int FWD = cudnnConvolutionFwdAlgo.CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
     static final int BWD_DATA = cudnnConvolutionBwdDataAlgo.CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
     static final int BWD_FILTER = cudnnConvolutionBwdFilterAlgo.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+    /** cudnnStatus NOT_SUPPORTED in cuDNN 9 (3000) and in cuDNN 8 (9, JCudnn 11.7's constant). */
+    static final int NOT_SUPPORTED_9 = 3000, NOT_SUPPORTED_8 = cudnnStatus.CUDNN_STATUS_NOT_SUPPORTED;
+    /** cudnnDeterminism_t CUDNN_DETERMINISTIC. */
+    static final int DETERMINISTIC = 1;
+
+    /** The three convolutions of a dense layer. */
+    enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_FILTER }
+
+    /** The algorithm in use per pass and layer shape, and the algorithms cuDNN refused. */
+    private final Map<String, Integer> chosen = new HashMap<>();
+    private final Set<String> refused = new HashSet<>();
 
     private CudnnDenseOps(JCudaDevice dev) {
         this.dev = dev;
@@ -125,11 +147,6 @@ public final class CudnnDenseOps implements DenseOps {
         KernelDenseOps.batchCopy(dev, K, (long) out * in, w, new Strided(filter, 0, (long) out * in), false);
     }
 
-    private long workspace(long bytes) {
-        workspace = grow(workspace, (bytes + 3) / 4);
-        return bytes;
-    }
-
     private static Pointer one() {
         return Pointer.to(new float[]{1f});
     }
@@ -138,19 +155,145 @@ public final class CudnnDenseOps implements DenseOps {
         return Pointer.to(new float[]{0f});
     }
 
+    /** Whether a strided operand starts 16-byte aligned (cuDNN's requirement; buffers themselves are 256-aligned). */
+    private static boolean aligned(Strided s) {
+        return s.offset() % 4 == 0;
+    }
+
+    /** An operand of floats values at a 16-byte aligned address: itself, or a copy in scratch slot `slot`. */
+    private Strided alignedInput(Strided s, long floats, int slot) {
+        if (aligned(s)) return s;
+        staging[slot] = grow(staging[slot], floats);
+        KernelDenseOps.batchCopy(dev, 1, floats, s, new Strided(staging[slot], 0, floats), false);
+        return new Strided(staging[slot], 0, s.stride());
+    }
+
+    private final DeviceBuffer[] staging = new DeviceBuffer[3];
+
+    private static boolean notSupported(int status) {
+        return status == NOT_SUPPORTED_9 || status == NOT_SUPPORTED_8;
+    }
+
+    private long workspaceSize(Pass pass, int algo, long[] size) {
+        return switch (pass) {
+            case FORWARD -> JCudnn.cudnnGetConvolutionForwardWorkspaceSize(handle, xDesc, wDesc, conv, yDesc, algo, size);
+            case BACKWARD_DATA -> JCudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, wDesc, yDesc, conv, xDesc, algo, size);
+            case BACKWARD_FILTER -> JCudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, xDesc, yDesc, conv, wDesc, algo, size);
+        };
+    }
+
+    /**
+     * The algorithm for a pass at the current descriptors: the preferred one where cuDNN accepts
+     * it, else (cuDNN 9 may refuse a fixed legacy algorithm) the first deterministic one that the
+     * _v7 query offers with status success, so that a replica's gradient stays the same from run
+     * to run. Chosen once per pass and shape.
+     */
+    private int algorithm(Pass pass, int K, int out, int in, int n) {
+        String key = pass + " " + K + " " + out + " " + in + " " + n;
+        Integer known = chosen.get(key);
+        if (known != null) return known;
+        int preferred = pass == Pass.FORWARD ? FWD : pass == Pass.BACKWARD_DATA ? BWD_DATA : BWD_FILTER;
+        long[] size = new long[1];
+        int status = (int) workspaceSize(pass, preferred, size);
+        int algo;
+        if (status == cudnnStatus.CUDNN_STATUS_SUCCESS && !refused.contains(pass + " " + preferred)) {
+            algo = preferred;
+        } else {
+            algo = deterministicFallback(pass, key, preferred, status);
+        }
+        chosen.put(key, algo);
+        return algo;
+    }
+
+    private int deterministicFallback(Pass pass, String key, int preferred, int status) {
+        int[] max = new int[1], count = new int[1];
+        int[] algos, statuses, determinism;
+        switch (pass) {
+            case FORWARD -> {
+                check(JCudnn.cudnnGetConvolutionForwardAlgorithmMaxCount(handle, max), "cudnnGetConvolutionForwardAlgorithmMaxCount");
+                cudnnConvolutionFwdAlgoPerf[] perf = new cudnnConvolutionFwdAlgoPerf[max[0]];
+                for (int i = 0; i < perf.length; i++) perf[i] = new cudnnConvolutionFwdAlgoPerf();
+                check(JCudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, xDesc, wDesc, conv, yDesc, max[0], count, perf),
+                        "cudnnGetConvolutionForwardAlgorithm_v7");
+                algos = new int[count[0]];
+                statuses = new int[count[0]];
+                determinism = new int[count[0]];
+                for (int i = 0; i < count[0]; i++) {
+                    algos[i] = perf[i].algo;
+                    statuses[i] = perf[i].status;
+                    determinism[i] = perf[i].determinism;
+                }
+            }
+            case BACKWARD_DATA -> {
+                check(JCudnn.cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle, max), "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
+                cudnnConvolutionBwdDataAlgoPerf[] perf = new cudnnConvolutionBwdDataAlgoPerf[max[0]];
+                for (int i = 0; i < perf.length; i++) perf[i] = new cudnnConvolutionBwdDataAlgoPerf();
+                check(JCudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, wDesc, yDesc, conv, xDesc, max[0], count, perf),
+                        "cudnnGetConvolutionBackwardDataAlgorithm_v7");
+                algos = new int[count[0]];
+                statuses = new int[count[0]];
+                determinism = new int[count[0]];
+                for (int i = 0; i < count[0]; i++) {
+                    algos[i] = perf[i].algo;
+                    statuses[i] = perf[i].status;
+                    determinism[i] = perf[i].determinism;
+                }
+            }
+            default -> {
+                check(JCudnn.cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle, max), "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
+                cudnnConvolutionBwdFilterAlgoPerf[] perf = new cudnnConvolutionBwdFilterAlgoPerf[max[0]];
+                for (int i = 0; i < perf.length; i++) perf[i] = new cudnnConvolutionBwdFilterAlgoPerf();
+                check(JCudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, xDesc, yDesc, conv, wDesc, max[0], count, perf),
+                        "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+                algos = new int[count[0]];
+                statuses = new int[count[0]];
+                determinism = new int[count[0]];
+                for (int i = 0; i < count[0]; i++) {
+                    algos[i] = perf[i].algo;
+                    statuses[i] = perf[i].status;
+                    determinism[i] = perf[i].determinism;
+                }
+            }
+        }
+        for (int i = 0; i < algos.length; i++) {
+            if (statuses[i] == cudnnStatus.CUDNN_STATUS_SUCCESS && determinism[i] == DETERMINISTIC
+                    && !refused.contains(pass + " " + algos[i])) {
+                return algos[i];
+            }
+        }
+        throw new DeviceException("cuDNN " + describe() + " has no deterministic algorithm for the " + pass.name().toLowerCase(java.util.Locale.ROOT)
+                + " pass of a dense layer (" + key + "): algorithm " + preferred + " answered " + JCudnn.cudnnGetErrorString(status)
+                + " and the _v7 query offered " + algos.length + " others, none deterministic and supported");
+    }
+
+    /** Runs a pass with the chosen algorithm; an algorithm refused at the call is dropped and the next one chosen. */
+    private void run(Pass pass, int K, int out, int in, int n, java.util.function.IntBinaryOperator call, String name) {
+        for (int attempt = 0; ; attempt++) {
+            int algo = algorithm(pass, K, out, in, n);
+            long[] size = new long[1];
+            check((int) workspaceSize(pass, algo, size), name + " workspace size");
+            workspace = grow(workspace, (size[0] + 3) / 4);
+            int status = call.applyAsInt(algo, (int) Math.min(size[0], Integer.MAX_VALUE));
+            if (status == cudnnStatus.CUDNN_STATUS_SUCCESS) return;
+            if (!notSupported(status) || attempt >= 8) check(status, name + " (algorithm " + algo + ")");
+            refused.add(pass + " " + algo);
+            chosen.remove(pass + " " + K + " " + out + " " + in + " " + n);
+        }
+    }
+
     @Override
     public void forward(int K, int out, int in, int n, Strided w, Strided b, Strided x, Strided y) {
         packed(x, (long) in * n, "X");
         packed(y, (long) out * n, "Y");
         describe(K, out, in, n);
         packFilter(K, out, in, w);
-        KernelDenseOps.biasSet(dev, K, out, n, b, y);
-        long[] size = new long[1];
-        check(JCudnn.cudnnGetConvolutionForwardWorkspaceSize(handle, xDesc, wDesc, conv, yDesc, FWD, size),
-                "cudnnGetConvolutionForwardWorkspaceSize");
-        long ws = workspace(size[0]);
-        check(JCudnn.cudnnConvolutionForward(handle, one(), xDesc, at(x), wDesc, at(filter, 0), conv, FWD,
-                at(workspace, 0), ws, one(), yDesc, at(y)), "cudnnConvolutionForward");
+        Strided xa = alignedInput(x, (long) K * in * n, 0);
+        boolean direct = aligned(y);
+        Strided ya = direct ? y : new Strided(staging[1] = grow(staging[1], (long) K * out * n), 0, y.stride());
+        KernelDenseOps.biasSet(dev, K, out, n, b, ya);
+        run(Pass.FORWARD, K, out, in, n, (algo, ws) -> JCudnn.cudnnConvolutionForward(handle, one(), xDesc, at(xa), wDesc,
+                at(filter, 0), conv, algo, at(workspace, 0), ws, one(), yDesc, at(ya)), "cudnnConvolutionForward");
+        if (!direct) KernelDenseOps.batchCopy(dev, 1, (long) K * out * n, ya, y, false);
     }
 
     @Override
@@ -159,12 +302,12 @@ public final class CudnnDenseOps implements DenseOps {
         packed(dx, (long) in * n, "dX");
         describe(K, out, in, n);
         packFilter(K, out, in, w);
-        long[] size = new long[1];
-        check(JCudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, wDesc, yDesc, conv, xDesc, BWD_DATA, size),
-                "cudnnGetConvolutionBackwardDataWorkspaceSize");
-        long ws = workspace(size[0]);
-        check(JCudnn.cudnnConvolutionBackwardData(handle, one(), wDesc, at(filter, 0), yDesc, at(dy), conv, BWD_DATA,
-                at(workspace, 0), ws, zero(), xDesc, at(dx)), "cudnnConvolutionBackwardData");
+        Strided dya = alignedInput(dy, (long) K * out * n, 0);
+        boolean direct = aligned(dx);
+        Strided dxa = direct ? dx : new Strided(staging[1] = grow(staging[1], (long) K * in * n), 0, dx.stride());
+        run(Pass.BACKWARD_DATA, K, out, in, n, (algo, ws) -> JCudnn.cudnnConvolutionBackwardData(handle, one(), wDesc,
+                at(filter, 0), yDesc, at(dya), conv, algo, at(workspace, 0), ws, zero(), xDesc, at(dxa)), "cudnnConvolutionBackwardData");
+        if (!direct) KernelDenseOps.batchCopy(dev, 1, (long) K * in * n, dxa, dx, false);
     }
 
     @Override
@@ -173,12 +316,11 @@ public final class CudnnDenseOps implements DenseOps {
         packed(x, (long) in * n, "X");
         describe(K, out, in, n);
         filterGrad = grow(filterGrad, (long) K * out * in);
-        long[] size = new long[1];
-        check(JCudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, xDesc, yDesc, conv, wDesc, BWD_FILTER, size),
-                "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-        long ws = workspace(size[0]);
-        check(JCudnn.cudnnConvolutionBackwardFilter(handle, one(), xDesc, at(x), yDesc, at(dy), conv, BWD_FILTER,
-                at(workspace, 0), ws, zero(), wDesc, at(filterGrad, 0)), "cudnnConvolutionBackwardFilter");
+        Strided dya = alignedInput(dy, (long) K * out * n, 0);
+        Strided xa = alignedInput(x, (long) K * in * n, 2);
+        run(Pass.BACKWARD_FILTER, K, out, in, n, (algo, ws) -> JCudnn.cudnnConvolutionBackwardFilter(handle, one(), xDesc,
+                at(xa), yDesc, at(dya), conv, algo, at(workspace, 0), ws, zero(), wDesc, at(filterGrad, 0)),
+                "cudnnConvolutionBackwardFilter");
         KernelDenseOps.batchCopy(dev, K, (long) out * in, new Strided(filterGrad, 0, (long) out * in), dw, true);
         KernelDenseOps.biasGrad(dev, K, out, n, dy, db);
     }

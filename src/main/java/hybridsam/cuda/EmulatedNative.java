@@ -39,6 +39,9 @@ final class EmulatedNative {
 
     static native String[] kernelNames();
 
+    /** The emulator's parameter signature of the kernel ("p", "i", "l", "f", "d" each), null when it has no such kernel. */
+    static native String kernelSignature(String kernel);
+
     static native long alloc(long bytes);
 
     static native void free(long address);

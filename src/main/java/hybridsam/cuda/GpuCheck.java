@@ -2,16 +2,20 @@ package hybridsam.cuda;
 
 import hybridsam.model.Activation;
 import hybridsam.model.OdeHybrid;
+import hybridsam.model.ScientificModel;
 import hybridsam.model.Sequences;
+import hybridsam.tasks.DuffingModel;
 import hybridsam.tasks.PendulumModel;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /**
  * The GPU check of benchmarks/gpu-check.sh, without Maven: probe, every kernel against the CPU
@@ -22,78 +26,444 @@ import java.util.SplittableRandom;
  * FLOP/s against the fp32 ceiling; then every corrector engine that loads (the layer-wise path
  * with the project's GEMM kernels, cuBLAS where JCublas loads, cuDNN where JCudnn loads) checked against the CPU
  * reference and the rollout kernels, and timed the same way for K = 1 and 8; a table last.
- * Exit status 0 when everything passed, 1 on a failed check, 2 when there is no usable GPU.
+ * <p>
+ * Each check and each timing runs on its own ({@link NamedCheck}, {@link NamedTiming}), and its
+ * line is printed as soon as it finishes: an exception (RuntimeException or LinkageError) becomes
+ * a FAIL line naming the exception, its message and where in the project it was thrown, and the
+ * next check runs. An error after which the CUDA context is lost ({@link DeviceException#isSticky()})
+ * stops all further device work. The table (after the line {@value #TABLE_MARKER}) is printed
+ * whatever happened, also when the device did not open.
+ * Exit status 0 when everything passed, 1 on a failed check or an exception, 2 when there is no usable GPU.
  */
 public final class GpuCheck {
     private GpuCheck() {
     }
 
+    /** The line before the table; benchmarks/gpu-check.sh prints what follows it. */
+    static final String TABLE_MARKER = "== GpuCheck table";
+
+    /** One check to run: its name (for a FAIL or "not run" line) and the work, which runs it and returns its comparisons. */
+    record NamedCheck(String name, Supplier<List<KernelChecks.Check>> work) {
+        static NamedCheck one(String name, Supplier<KernelChecks.Check> work) {
+            return new NamedCheck(name, () -> List.of(work.get()));
+        }
+    }
+
+    /** One row of the timing table to measure: engine (or gradient kernel), replicas, batch, and the work returning the row. */
+    record NamedTiming(String engine, int replicas, int batch, Supplier<String> work) {
+        String name() {
+            return "time " + engine + " K=" + replicas + " B=" + batch;
+        }
+    }
+
+    /** What to run on an open device: the checks, then the timings. */
+    record Plan(List<NamedCheck> checks, List<NamedTiming> timings) {
+    }
+
     public static void main(String[] args) {
-        CudaProbe.Verdict v = CudaProbe.standard().probe();
-        System.out.println("probe: " + v.describe());
-        if (!v.available()) System.exit(2);
-        int failed = 0;
-        List<String> table = new ArrayList<>();
-        try (JCudaDevice dev = JCudaDevice.open(0)) {
-            List<KernelChecks.Check> checks = new ArrayList<>(KernelChecks.all(dev, System.nanoTime(), true));
-            for (Method m : Method.values()) {
-                checks.add(KernelChecks.engine(dev, new PendulumModel(),
-                        new RuleConfig[]{KernelChecks.rule(m, false, false, 0), KernelChecks.rule(m, true, true, 0)},
-                        37, 12, new int[]{16, 16}, 4, 11));
+        // the real driver through JCuda (or whatever libcuda.so.1 the process loads, e.g. a stand-in)
+        int status = check(System.out, System.err, CudaProbe.standard(), () -> JCudaDevice.open(0),
+                () -> NnEngines.standard().probe(), System.nanoTime(), true);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    /**
+     * The whole check: probe, open the device, the corrector engines, every check and timing, and
+     * the table last (always). Returns the exit status: 0 all passed, 1 a failure or an
+     * exception, 2 no usable GPU (the probe said no, or the device did not open).
+     */
+    static int check(PrintStream out, PrintStream trace, CudaProbe probe, Supplier<? extends Device> open,
+                     Supplier<List<NnEngines.Availability>> engines, long seed, boolean large) {
+        Report r = new Report(out, trace);
+        List<String> notes = new ArrayList<>();
+        try {
+            CudaProbe.Verdict v;
+            try {
+                v = probe.probe();
+            } catch (RuntimeException | LinkageError e) {
+                r.trace(e);
+                r.noGpu("the probe threw " + describe(e));
+                return r.status();
             }
-            checks.add(KernelChecks.engine(dev, StepKernels.Rollout.PER_THREAD, new PendulumModel(),
-                    new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 0), KernelChecks.rule(Method.SAM, true, true, 0)},
-                    37, 12, new int[]{16, 16}, 4, 11));
-            checks.add(KernelChecks.engineTally(dev, new PendulumModel(), 13));
-            checks.add(KernelChecks.graphCache(dev, 17));
-            // the corrector engines: the layer-wise path with the project's GEMM kernels, and with
-            // each library that loads, against the CPU reference and against the rollout kernels
-            List<NnEngines.Availability> engines = NnEngines.standard().probe();
-            engines.forEach(a -> System.out.println("nn engine " + a.describe()));
-            List<Engine> timed = new ArrayList<>();
-            timed.add(new Engine("kernels", null));
-            timed.add(new Engine("lw-kernels", KernelChecks.KERNEL_DENSE));
-            if (engines.get(NnEngine.CUBLAS.ordinal()).loaded()) timed.add(new Engine("cublas", CUBLAS));
-            if (engines.get(NnEngine.CUDNN.ordinal()).loaded()) timed.add(new Engine("cudnn", CUDNN));
-            SplittableRandom rng = new SplittableRandom(System.nanoTime());
-            for (Engine e : timed) {
-                if (e.dense() == null) continue;
-                checks.add(KernelChecks.denseLayer(dev, e.dense(), 3, 64, 64, 257, rng));
-                checks.add(KernelChecks.denseLayer(dev, e.dense(), 2, 2, 20, 37, rng));
-                checks.addAll(KernelChecks.layerwise(dev, e.dense(), rng, true));
-                checks.add(KernelChecks.layerwiseVsKernels(dev, e.dense(), new PendulumModel(), Activation.TANH, 8, 256, 50, 2,
-                        new int[]{64, 64}, rng));
-                checks.add(KernelChecks.layerwiseVsKernels(dev, e.dense(), new hybridsam.tasks.DuffingModel(), Activation.RELU, 3,
-                        37, 12, 1, new int[]{20, 12}, rng));
-                checks.add(KernelChecks.layerwiseEngine(dev, e.dense(), new PendulumModel(),
-                        new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.SAM, true, true, 0)},
-                        37, 12, new int[]{16, 16}, 4, 11));
-                checks.add(KernelChecks.layerwiseEngine(dev, e.dense(), new PendulumModel(),
-                        new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)}, 256, 12, new int[]{64, 64}, 3, 12));
+            r.line("probe: " + v.describe());
+            if (!v.available()) {
+                r.noGpu(v.reason());
+                return r.status();
             }
-            for (KernelChecks.Check c : checks) {
-                System.out.println(c);
-                if (!c.passed()) failed++;
+            Device dev;
+            try {
+                dev = open.get();
+            } catch (RuntimeException | LinkageError e) {
+                r.trace(e);
+                r.line("device: did not open: " + describe(e));
+                r.noGpu("the device did not open: " + describe(e));
+                return r.status();
             }
-            table.add(String.format(Locale.ROOT, "checks: %d passed, %d failed", checks.size() - failed, failed));
-            table.add(String.format(Locale.ROOT, "%-11s %-8s %-6s %-10s %-12s %-10s %-9s %s", "engine", "replicas", "batch",
-                    "ms/step", "steps/s", "GFLOP/s", "% fp32", "device"));
-            for (int K : new int[]{1, 8, 64}) {
-                for (StepKernels.Rollout ro : new StepKernels.Rollout[]{StepKernels.Rollout.FUSED, StepKernels.Rollout.PER_THREAD}) {
-                    table.add(timeFsam(dev, K, ro));
+            try {
+                r.line("device: " + dev.describe());
+                List<NnEngines.Availability> nn;
+                try {
+                    nn = engines.get();
+                } catch (RuntimeException | LinkageError e) {
+                    r.failedOutside("nn engine probe", e);  // the project's kernels are checked and timed all the same
+                    nn = List.of();
+                }
+                nn.forEach(a -> r.line("nn engine " + a.describe()));
+                notes.add("engines: " + String.join("; ", nn.stream().map(NnEngines.Availability::describe).toList()));
+                notes.add("GFLOP/s counts the MLP only: forward + backward (3x forward) per RK4 stage, two gradients per fsam step;"
+                        + " the fused path's recomputed forward is not counted; % of " + FP32_TFLOPS + " TFLOP/s fp32");
+                Plan plan = plan(dev, nn, seed, large);
+                r.run(plan.checks(), plan.timings());
+            } finally {
+                try {
+                    dev.close();
+                } catch (RuntimeException | LinkageError e) {
+                    r.failedOutside("closing the device", e);
                 }
             }
-            // each corrector engine, fsam on pendulum full size, K = 1 and 8 (layer-wise: lw-kernels, cublas)
-            for (int K : new int[]{1, 8}) {
-                for (Engine e : timed) if (e.dense() != null) table.add(timeFsam(dev, K, null, e));
-            }
-            table.add("engines: " + String.join("; ", engines.stream().map(NnEngines.Availability::describe).toList()));
-            table.add("GFLOP/s counts the MLP only: forward + backward (3x forward) per RK4 stage, two gradients per fsam step;"
-                    + " the fused path's recomputed forward is not counted; % of " + FP32_TFLOPS + " TFLOP/s fp32");
+        } catch (RuntimeException | LinkageError e) {
+            r.failedOutside("gpu check", e);
+        } finally {
+            r.table(notes);
         }
-        System.out.println();
-        table.forEach(System.out::println);
-        System.exit(failed == 0 ? 0 : 1);
+        return r.status();
+    }
+
+    /**
+     * Runs the checks, then the timings, each guarded, printing each line as it finishes; prints the
+     * table last, whatever happened. Returns 0 when everything passed, 1 otherwise.
+     */
+    static int run(PrintStream out, PrintStream trace, List<NamedCheck> checks, List<NamedTiming> timings, List<String> notes) {
+        Report r = new Report(out, trace);
+        try {
+            r.run(checks, timings);
+        } finally {
+            r.table(notes);
+        }
+        return r.status();
+    }
+
+    /** Counts and lines of one run: what passed, failed, was not run, and why the device work stopped. */
+    static final class Report {
+        private final PrintStream out, trace;
+        private int passed, failed, checksNotRun, timingsMeasured, timingsFailed, timingsNotRun, otherFailed;
+        private final List<String> failures = new ArrayList<>();
+        private final List<String> rows = new ArrayList<>();
+        private boolean timingsPlanned;
+        /** Why device work stopped (the context was lost), or null. */
+        private String stopped;
+        /** Why nothing ran (no usable GPU), or null. */
+        private String noGpu;
+
+        Report(PrintStream out, PrintStream trace) {
+            this.out = out;
+            this.trace = trace;
+        }
+
+        void line(String s) {
+            out.println(s);
+            out.flush();
+        }
+
+        void trace(Throwable e) {
+            if (trace == null) return;
+            e.printStackTrace(trace);
+            trace.flush();
+        }
+
+        void noGpu(String why) {
+            noGpu = why == null || why.isBlank() ? "no usable GPU" : why;
+        }
+
+        /** An exception outside the checks and timings (closing the device, building the plan): a failure. */
+        void failedOutside(String what, Throwable e) {
+            otherFailed++;
+            thrown(what, e);
+        }
+
+        /** A FAIL line for what threw e (its trace to the trace stream); stops device work when the context is lost. */
+        private void thrown(String what, Throwable e) {
+            trace(e);
+            failures.add(what + " (threw " + describe(e, false) + ")");
+            line(String.format(Locale.ROOT, "%-4s %-44s threw %s", "FAIL", what, describe(e)));
+            lost(what, e);
+        }
+
+        private void lost(String what, Throwable e) {
+            DeviceException d = lostContext(e);
+            if (d != null && stopped == null) {
+                stopped = "the CUDA context was lost in " + what + " (" + describe(d) + ")";
+                line("STOP " + stopped + ": no further device checks or timings");
+            }
+        }
+
+        void run(List<NamedCheck> checks, List<NamedTiming> timings) {
+            timingsPlanned = !timings.isEmpty();
+            for (NamedCheck c : checks) {
+                if (stopped != null) {
+                    checksNotRun++;
+                    line(String.format(Locale.ROOT, "%-4s %-44s not run (device lost)", "SKIP", c.name()));
+                    continue;
+                }
+                try {
+                    List<KernelChecks.Check> results = c.work().get();
+                    if (results == null) throw new IllegalStateException("the check returned no results");
+                    for (KernelChecks.Check k : results) {
+                        line(k.toString());
+                        if (k.passed()) {
+                            passed++;
+                        } else {
+                            failed++;
+                            failures.add(k.name());
+                        }
+                    }
+                } catch (RuntimeException | LinkageError e) {
+                    failed++;
+                    thrown(c.name(), e);
+                }
+            }
+            for (NamedTiming t : timings) {
+                if (stopped != null) {
+                    timingsNotRun++;
+                    rows.add(String.format(Locale.ROOT, "%-11s %-8d %-6d not run (device lost)", t.engine(), t.replicas(), t.batch()));
+                    line(String.format(Locale.ROOT, "%-4s %-44s not run (device lost)", "SKIP", t.name()));
+                    continue;
+                }
+                try {
+                    String row = t.work().get();
+                    rows.add(row);
+                    timingsMeasured++;
+                    line("time " + row);
+                } catch (RuntimeException | LinkageError e) {
+                    timingsFailed++;
+                    rows.add(String.format(Locale.ROOT, "%-11s %-8d %-6d FAILED: %s", t.engine(), t.replicas(), t.batch(), describe(e)));
+                    thrown(t.name(), e);
+                }
+            }
+        }
+
+        /** The table: counts, what failed, why work stopped, the timing rows, the notes. */
+        void table(List<String> notes) {
+            out.println();
+            out.println(TABLE_MARKER);
+            if (noGpu != null) {
+                out.println("checks: none run (no usable GPU: " + noGpu + ")");
+                out.println("timings: none run");
+            } else {
+                out.println(String.format(Locale.ROOT, "checks: %d passed, %d failed, %d not run", passed, failed, checksNotRun));
+                if (timingsPlanned) {
+                    out.println(String.format(Locale.ROOT, "timings: %d measured, %d failed, %d not run", timingsMeasured,
+                            timingsFailed, timingsNotRun));
+                }
+                if (otherFailed > 0) out.println(String.format(Locale.ROOT, "other failures: %d", otherFailed));
+                if (!failures.isEmpty()) {
+                    int show = Math.min(failures.size(), 20);
+                    out.println("failed: " + String.join("; ", failures.subList(0, show))
+                            + (failures.size() > show ? "; and " + (failures.size() - show) + " more" : ""));
+                }
+                if (stopped != null) {
+                    out.println(String.format(Locale.ROOT, "stopped: %s; %d checks and %d timings not run", stopped,
+                            checksNotRun, timingsNotRun));
+                }
+                if (timingsPlanned) {
+                    out.println(String.format(Locale.ROOT, "%-11s %-8s %-6s %-10s %-12s %-10s %-9s %s", "engine", "replicas",
+                            "batch", "ms/step", "steps/s", "GFLOP/s", "% fp32", "device"));
+                    rows.forEach(out::println);
+                }
+            }
+            notes.forEach(out::println);
+            out.flush();
+        }
+
+        /** 0 when everything passed, 1 on any failure or exception, 2 when there was no usable GPU. */
+        int status() {
+            return noGpu != null ? 2 : failed + timingsFailed + otherFailed > 0 || stopped != null ? 1 : 0;
+        }
+    }
+
+    /** CUresult names of the errors after which the context is lost (as {@link DeviceException#isSticky()}). */
+    private static final List<String> STICKY_NAMES = List.of("CUDA_ERROR_ILLEGAL_ADDRESS", "CUDA_ERROR_LAUNCH_TIMEOUT",
+            "CUDA_ERROR_ASSERT", "CUDA_ERROR_HARDWARE_STACK_ERROR", "CUDA_ERROR_ILLEGAL_INSTRUCTION",
+            "CUDA_ERROR_MISALIGNED_ADDRESS", "CUDA_ERROR_INVALID_PC", "CUDA_ERROR_LAUNCH_FAILED", "CUDA_ERROR_ECC_UNCORRECTABLE");
+
+    /**
+     * The DeviceException in e (itself, a cause, or one suppressed while closing resources) that
+     * says the CUDA context is lost, or null. A DeviceException without a driver code counts when
+     * its message names one of those errors (JCudaDevice's messages carry CUresult.stringFor).
+     */
+    static DeviceException lostContext(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof DeviceException d && sticky(d)) return d;
+            for (Throwable s : t.getSuppressed()) {
+                if (s instanceof DeviceException d && sticky(d)) return d;
+            }
+        }
+        return null;
+    }
+
+    private static boolean sticky(DeviceException d) {
+        if (d.isSticky()) return true;
+        if (d.cudaCode() != 0 || d.getMessage() == null) return false;
+        for (String n : STICKY_NAMES) if (d.getMessage().contains(n)) return true;
+        return false;
+    }
+
+    /** "ExceptionClass: first line of the message (at Class.method(File.java:line))", the frame the first in the project. */
+    static String describe(Throwable e) {
+        return describe(e, true);
+    }
+
+    /** As {@link #describe(Throwable)}, with or without the frame. */
+    static String describe(Throwable e, boolean frame) {
+        String cls = e.getClass().getSimpleName().isEmpty() ? e.getClass().getName() : e.getClass().getSimpleName();
+        String msg = e instanceof LinkageError ? CudaProbe.firstCause(e.getMessage())
+                : e.getMessage() == null || e.getMessage().isBlank() ? "" : e.getMessage().strip().split("\\R", 2)[0];
+        if (msg.length() > 300) msg = msg.substring(0, 300) + "...";
+        StringBuilder b = new StringBuilder(cls);
+        if (!msg.isEmpty()) b.append(": ").append(msg);
+        for (StackTraceElement f : frame ? e.getStackTrace() : new StackTraceElement[0]) {
+            if (f.getClassName().startsWith("hybridsam.")) {
+                String c = f.getClassName();
+                b.append(" (at ").append(c.substring(c.lastIndexOf('.') + 1)).append('.').append(f.getMethodName())
+                        .append('(').append(f.getFileName()).append(':').append(f.getLineNumber()).append("))");
+                break;
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * The checks and timings of the GPU check on dev, with the corrector engines that loaded. The
+     * kernel checks are {@link KernelChecks#all} one at a time (same order, same random draws).
+     */
+    static Plan plan(Device dev, List<NnEngines.Availability> engines, long seed, boolean large) {
+        List<NamedCheck> checks = new ArrayList<>(kernelChecks(dev, seed, large));
+        for (Method m : Method.values()) {
+            checks.add(NamedCheck.one("engine Pendulum " + m.id() + ", " + m.id() + "+all+clean",
+                    () -> KernelChecks.engine(dev, new PendulumModel(),
+                            new RuleConfig[]{KernelChecks.rule(m, false, false, 0), KernelChecks.rule(m, true, true, 0)},
+                            37, 12, new int[]{16, 16}, 4, 11)));
+        }
+        checks.add(NamedCheck.one("engine Pendulum [per-thread] fsam, sam+all+clean",
+                () -> KernelChecks.engine(dev, StepKernels.Rollout.PER_THREAD, new PendulumModel(),
+                        new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 0), KernelChecks.rule(Method.SAM, true, true, 0)},
+                        37, 12, new int[]{16, 16}, 4, 11)));
+        checks.add(NamedCheck.one("engine loss tally Pendulum", () -> KernelChecks.engineTally(dev, new PendulumModel(), 13)));
+        checks.add(NamedCheck.one("engine graph cache", () -> KernelChecks.graphCache(dev, 17)));
+        // the corrector engines: the layer-wise path with the project's GEMM kernels, and with
+        // each library that loads, against the CPU reference and against the rollout kernels
+        List<Engine> timed = new ArrayList<>();
+        timed.add(new Engine("kernels", null));
+        timed.add(new Engine("lw-kernels", KernelChecks.KERNEL_DENSE));
+        if (loaded(engines, NnEngine.CUBLAS)) timed.add(new Engine("cublas", CUBLAS));
+        if (loaded(engines, NnEngine.CUDNN)) timed.add(new Engine("cudnn", CUDNN));
+        SplittableRandom rng = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        for (Engine e : timed) {
+            if (e.dense() == null) continue;
+            KernelChecks.DenseFactory d = e.dense();
+            String at = " [" + e.name() + "]";
+            checks.add(NamedCheck.one("dense layer K=3 64x64 n=257" + at, () -> KernelChecks.denseLayer(dev, d, 3, 64, 64, 257, rng)));
+            checks.add(NamedCheck.one("dense layer K=2 2x20 n=37" + at, () -> KernelChecks.denseLayer(dev, d, 2, 2, 20, 37, rng)));
+            // KernelChecks.layerwise(dev, d, rng, large), one at a time
+            checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.TANH, 3, 37, 4, 2, new int[]{8, 8}, rng));
+            checks.add(lwGradient(dev, d, at, new DuffingModel(), Activation.RELU, 2, 19, 4, 1, new int[]{20, 12}, rng));
+            checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.ELU, 1, 5, 3, 1, new int[]{20, 12}, rng));
+            checks.add(lwGradient(dev, d, at, new DuffingModel(), Activation.SOFTPLUS, 2, 17, 3, 1, new int[]{4, 7, 3}, rng));
+            checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.TANH, 1, 3, 3, 1, new int[]{5}, rng));
+            if (large) {
+                checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+                checks.add(lwGradient(dev, d, at, new DuffingModel(), Activation.SOFTPLUS, 8, 100, 30, 1, new int[]{128, 32}, rng));
+            }
+            checks.add(NamedCheck.one("layer-wise vs kernels Pendulum tanh K=8 B=256 T=50" + at,
+                    () -> KernelChecks.layerwiseVsKernels(dev, d, new PendulumModel(), Activation.TANH, 8, 256, 50, 2,
+                            new int[]{64, 64}, rng)));
+            checks.add(NamedCheck.one("layer-wise vs kernels Duffing relu K=3 B=37 T=12" + at,
+                    () -> KernelChecks.layerwiseVsKernels(dev, d, new DuffingModel(), Activation.RELU, 3, 37, 12, 1,
+                            new int[]{20, 12}, rng)));
+            checks.add(NamedCheck.one("engine layer-wise Pendulum fsam sam B=37" + at,
+                    () -> KernelChecks.layerwiseEngine(dev, d, new PendulumModel(),
+                            new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.SAM, true, true, 0)},
+                            37, 12, new int[]{16, 16}, 4, 11)));
+            checks.add(NamedCheck.one("engine layer-wise Pendulum erm B=256" + at,
+                    () -> KernelChecks.layerwiseEngine(dev, d, new PendulumModel(),
+                            new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)}, 256, 12, new int[]{64, 64}, 3, 12)));
+        }
+        List<NamedTiming> timings = new ArrayList<>();
+        for (int K : new int[]{1, 8, 64}) {
+            for (StepKernels.Rollout ro : new StepKernels.Rollout[]{StepKernels.Rollout.FUSED, StepKernels.Rollout.PER_THREAD}) {
+                timings.add(new NamedTiming(ro == StepKernels.Rollout.FUSED ? "fused" : "per-thread", K, BATCH,
+                        () -> timeFsam(dev, K, ro)));
+            }
+        }
+        // each corrector engine, fsam on pendulum full size, K = 1 and 8 (layer-wise: lw-kernels, cublas, cudnn)
+        for (int K : new int[]{1, 8}) {
+            for (Engine e : timed) {
+                if (e.dense() != null) timings.add(new NamedTiming(e.name(), K, BATCH, () -> timeFsam(dev, K, null, e)));
+            }
+        }
+        return new Plan(checks, timings);
+    }
+
+    /** {@link KernelChecks#all}(dev, seed, large), one check (or group) at a time: same checks, order and random draws. */
+    static List<NamedCheck> kernelChecks(Device dev, long seed, boolean large) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<NamedCheck> c = new ArrayList<>();
+        c.add(gradient(dev, null, new PendulumModel(), Activation.TANH, 3, 5, 6, 2, new int[]{8, 8}, rng));
+        c.add(gradient(dev, null, new DuffingModel(), Activation.TANH, 3, 5, 6, 1, new int[]{8, 8}, rng));
+        c.add(gradient(dev, null, new PendulumModel(), Activation.RELU, 2, 7, 5, 2, new int[]{6, 9}, rng));
+        c.add(gradient(dev, null, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
+        c.add(gradient(dev, null, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
+        if (large) c.add(gradient(dev, null, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+        // KernelChecks.fusedGradients(dev, rng, large)
+        var F = StepKernels.Rollout.FUSED;
+        c.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 3, 37, 5, 2, new int[]{8, 8}, rng));
+        c.add(gradient(dev, F, new DuffingModel(), Activation.RELU, 2, 67, 4, 1, new int[]{20, 12}, rng));
+        c.add(gradient(dev, F, new PendulumModel(), Activation.ELU, 1, 11, 4, 1, new int[]{64, 64}, rng));
+        c.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 2, 37, 4, 2, new int[]{8, 8}, rng));
+        c.add(gradient(dev, F, new PendulumModel(), Activation.SOFTPLUS, 1, 5, 3, 1, new int[]{12, 20}, rng));
+        c.add(gradient(dev, F, new DuffingModel(), Activation.TANH, 3, 9, 3, 1, new int[]{8, 8}, rng));
+        c.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 2, 16, 3, 2, new int[]{33, 7}, rng));
+        c.add(gradient(dev, F, new DuffingModel(), Activation.ELU, 1, 10, 3, 1, new int[]{100, 50}, rng));
+        if (large) {
+            c.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+            c.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 3, 250, 20, 2, new int[]{128, 128}, rng));
+            c.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
+        }
+        c.add(NamedCheck.one("loss tally", () -> KernelChecks.lossTally(dev, rng)));
+        c.add(NamedCheck.one("rowsum rows=7 n=300", () -> KernelChecks.rowSum(dev, 7, 300, rng)));
+        c.add(new NamedCheck("perturbation (sam, asam, fsam, all)", () -> KernelChecks.perturbation(dev, rng)));
+        c.add(NamedCheck.one("l2", () -> KernelChecks.l2(dev, rng)));
+        c.add(NamedCheck.one("clip + adam", () -> KernelChecks.clipAdam(dev, rng)));
+        c.add(NamedCheck.one("restore", () -> KernelChecks.restore(dev, rng)));
+        return c;
+    }
+
+    private static String shape(ScientificModel sci, Activation act, int K, int B, int frames, int[] hidden) {
+        StringBuilder w = new StringBuilder("2");
+        for (int h : hidden) w.append('-').append(h);
+        return String.format(Locale.ROOT, "%s %s %s-2 K=%d B=%d T=%d", sci.getClass().getSimpleName().replace("Model", ""),
+                act.id(), w, K, B, frames);
+    }
+
+    /** A gradient check (per-thread kernel when rollout is null, as KernelChecks.gradient without a rollout). */
+    private static NamedCheck gradient(Device dev, StepKernels.Rollout rollout, ScientificModel sci, Activation act, int K, int B,
+                                       int frames, int spf, int[] hidden, SplittableRandom rng) {
+        String name = (rollout == null ? "gradient " : "gradient fused ") + shape(sci, act, K, B, frames, hidden);
+        return NamedCheck.one(name, () -> rollout == null
+                ? KernelChecks.gradient(dev, sci, act, K, B, frames, spf, hidden, rng)
+                : KernelChecks.gradient(dev, rollout, sci, act, K, B, frames, spf, hidden, rng));
+    }
+
+    private static NamedCheck lwGradient(Device dev, KernelChecks.DenseFactory dense, String at, ScientificModel sci, Activation act,
+                                         int K, int B, int frames, int spf, int[] hidden, SplittableRandom rng) {
+        return NamedCheck.one("layer-wise gradient " + shape(sci, act, K, B, frames, hidden) + at,
+                () -> KernelChecks.layerwiseGradient(dev, dense, sci, act, K, B, frames, spf, hidden, rng));
+    }
+
+    private static boolean loaded(List<NnEngines.Availability> engines, NnEngine e) {
+        for (NnEngines.Availability a : engines) if (a.engine() == e) return a.loaded();
+        return false;
     }
 
     /** A corrector engine to check and time: its dense layers (null: the rollout kernels). */
@@ -106,6 +476,9 @@ public final class GpuCheck {
     /** The H200's fp32 (non-tensor) ceiling in TFLOP/s (gpu.md). */
     static final double FP32_TFLOPS = 67;
 
+    /** The timings' batch size. */
+    static final int BATCH = 256;
+
     /** Median ms of one fsam step (graph replay) on pendulum full size with K replicas and the given gradient kernel. */
     static String timeFsam(Device dev, int K, StepKernels.Rollout rollout) {
         return timeFsam(dev, K, rollout, null);
@@ -115,7 +488,7 @@ public final class GpuCheck {
     static String timeFsam(Device dev, int K, StepKernels.Rollout rollout, Engine engine) {
         OdeHybrid m = KernelChecks.hybrid(new PendulumModel(), Activation.TANH, 2, 64, 64);
         SplittableRandom rng = new SplittableRandom(5);
-        int frames = 50, B = 256, N = 400;
+        int frames = 50, B = BATCH, N = 400;
         Sequences data = KernelChecks.randomSequences(N, frames, rng);
         RuleConfig[] rules = new RuleConfig[K];
         Arrays.fill(rules, KernelChecks.rule(Method.FSAM, false, false, 0));

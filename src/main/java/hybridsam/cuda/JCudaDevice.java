@@ -15,8 +15,10 @@ import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -52,46 +54,67 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
  * A GPU through JCuda's driver API: the device's primary context (shared with cuBLAS/cuDNN
  * should they be used), the build's fatbins loaded with cuModuleLoadData, launches on one
  * stream, and graphs captured from that stream. Copies wait for the stream first, so the host
- * sees results in program order.
+ * sees results in program order. With {@value #SYNC_ENV}=1 every launch outside a capture is
+ * followed by a stream synchronisation, so a fault is reported by the launch that caused it
+ * (as CUDA_LAUNCH_BLOCKING does for the runtime API). Under the CPU stand-in ({@link StandIn})
+ * a failed call's message also carries what the stand-in found.
  */
 public final class JCudaDevice implements Device {
+    /** The debug switch: synchronise after every launch outside a capture and name the kernel that faulted. */
+    public static final String SYNC_ENV = "HYBRIDSAM_CUDA_SYNC";
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
     private final Map<String, CUfunction> functions = new LinkedHashMap<>();
+    private final List<CUmodule> modules = new ArrayList<>();
     private final String name;
+    private final boolean syncEachLaunch = syncOverride != null ? syncOverride : "1".equals(System.getenv(SYNC_ENV));
+    /** Tests set the debug switch here (the environment cannot change inside a JVM); null: the environment decides. */
+    static volatile Boolean syncOverride;
+    private boolean retained, streamMade, capturing, closed;
 
     private JCudaDevice(int ordinal, KernelImage image) {
-        check(cuInit(0), "cuInit");
-        check(cuDeviceGet(device, ordinal), "cuDeviceGet");
-        byte[] nameBytes = new byte[256];
-        check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
-        int len = 0;
-        while (len < nameBytes.length && nameBytes[len] != 0) len++;
-        name = new String(nameBytes, 0, len, java.nio.charset.StandardCharsets.UTF_8);
-        check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
-        check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-        check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-        for (Map.Entry<String, byte[]> e : image.fatbins().entrySet()) {
-            CUmodule module = new CUmodule();
-            check(cuModuleLoadData(module, e.getValue()), "cuModuleLoadData(" + e.getKey() + ".fatbin)");
-            for (String k : KernelNames.IN_MODULE.getOrDefault(e.getKey(), Set.of())) {
-                CUfunction f = new CUfunction();
-                check(cuModuleGetFunction(f, module, k), "cuModuleGetFunction(" + k + ")");
-                functions.put(k, f);
+        try {
+            check(cuInit(0), "cuInit");
+            check(cuDeviceGet(device, ordinal), "cuDeviceGet");
+            byte[] nameBytes = new byte[256];
+            check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
+            int len = 0;
+            while (len < nameBytes.length && nameBytes[len] != 0) len++;
+            name = new String(nameBytes, 0, len, java.nio.charset.StandardCharsets.UTF_8);
+            check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+            retained = true;
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            streamMade = true;
+            for (Map.Entry<String, byte[]> e : image.fatbins().entrySet()) {
+                CUmodule module = new CUmodule();
+                check(cuModuleLoadData(module, e.getValue()), "cuModuleLoadData(" + e.getKey() + ")");
+                modules.add(module);
+                for (String k : KernelNames.IN_MODULE.getOrDefault(e.getKey(), Set.of())) {
+                    CUfunction f = new CUfunction();
+                    check(cuModuleGetFunction(f, module, k), "cuModuleGetFunction(" + k + ") in module " + e.getKey());
+                    functions.put(k, f);
+                }
             }
+        } catch (RuntimeException e) {
+            release(e);  // a failure half way leaks no stream, module or context reference
+            throw e;
         }
     }
 
     /** Opens device ordinal with the kernels embedded in the jar (check {@link CudaProbe} first). */
     public static JCudaDevice open(int ordinal) {
+        StandIn.loadIfRequested();
         KernelImage image = KernelImage.fromClasspath(JCudaDevice.class.getClassLoader());
+        if (image == null && StandIn.active()) image = KernelImage.standIn();
         if (image == null) throw new DeviceException("this jar has no CUDA kernels (built without nvcc)");
         return new JCudaDevice(ordinal, image);
     }
 
     /** The driver calls of {@link CudaProbe} over JCuda (loading it may throw LinkageError). */
     static CudaProbe.Driver driverCalls() {
+        StandIn.loadIfRequested();
         return new CudaProbe.Driver() {
             public int init() {
                 return cuInit(0);
@@ -118,11 +141,32 @@ public final class JCudaDevice implements Device {
             public String errorName(int code) {
                 return CUresult.stringFor(code);
             }
+
+            public int computeCapability(int ordinal) {
+                CUdevice d = new CUdevice();
+                int[] major = new int[1], minor = new int[1];
+                if (cuDeviceGet(d, ordinal) != 0
+                        || JCudaDriver.cuDeviceGetAttribute(major, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d) != 0
+                        || JCudaDriver.cuDeviceGetAttribute(minor, jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d) != 0) {
+                    return 0;
+                }
+                return major[0] * 10 + minor[0];
+            }
         };
     }
 
-    private static void check(int rc, String call) {
-        if (rc != CUresult.CUDA_SUCCESS) throw new DeviceException(call + " failed: " + CUresult.stringFor(rc));
+    static void check(int rc, String call) {
+        if (rc != CUresult.CUDA_SUCCESS) throw failure(rc, call);
+    }
+
+    /** The exception for a failed driver call: the call, the driver's error and, under the stand-in, what it found. */
+    static DeviceException failure(int rc, String call) {
+        String found = StandIn.active() ? StandIn.lastReport() : "";
+        if (!found.isEmpty()) {
+            String[] lines = found.split("\\R");
+            found = " (stand-in: " + lines[lines.length - 1] + ")";
+        }
+        return new DeviceException(call + " failed: " + CUresult.stringFor(rc) + found, rc);
     }
 
     @Override
@@ -233,7 +277,14 @@ public final class JCudaDevice implements Device {
     @Override
     public void launch(String kernel, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, KernelArgs args) {
         CUfunction f = functions.get(kernel);
-        if (f == null) throw new DeviceException("no kernel named " + kernel + " in the jar's modules");
+        if (f == null) throw new IllegalStateException("no kernel named " + kernel + " in the jar's modules");
+        // the driver cannot tell a wrong argument list from a right one: the .cu source's parameter
+        // types (generated into the kernel index) can, before anything runs
+        String expected = KernelNames.signature(kernel);
+        if (!expected.equals(args.signature())) {
+            throw new IllegalStateException(kernel + ": arguments (" + args.signature() + ") do not match the kernel's parameters ("
+                    + expected + ")");
+        }
         Pointer[] ps = new Pointer[args.values.size()];
         for (int i = 0; i < ps.length; i++) {
             Object v = args.values.get(i);
@@ -244,17 +295,39 @@ public final class JCudaDevice implements Device {
             else ps[i] = Pointer.to(new double[]{(Double) v});
         }
         check(cuLaunchKernel(f, gx, gy, gz, bx, by, bz, sharedBytes, stream, Pointer.to(ps), null), "cuLaunchKernel(" + kernel + ")");
+        if (syncEachLaunch && !capturing) check(cuStreamSynchronize(stream), "kernel " + kernel + " (" + SYNC_ENV + "=1)");
     }
 
+    /**
+     * Captures body's launches into a graph. A failure inside body (or a refusal by the driver
+     * that invalidates the capture) is the error reported; cuStreamEndCapture's own error is
+     * added to it as suppressed. The graph is destroyed on every error path.
+     */
     @Override
     public StepGraph capture(Runnable body) {
         synchronize();
         check(cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
         CUgraph graph = new CUgraph();
+        RuntimeException first = null;
+        boolean graphMade = false;
+        capturing = true;
         try {
             body.run();
+        } catch (RuntimeException e) {
+            first = e;
         } finally {
-            check(cuStreamEndCapture(stream, graph), "cuStreamEndCapture");
+            capturing = false;
+            int rc = cuStreamEndCapture(stream, graph);
+            graphMade = rc == CUresult.CUDA_SUCCESS;
+            if (rc != CUresult.CUDA_SUCCESS) {
+                DeviceException end = failure(rc, "cuStreamEndCapture");
+                if (first == null) first = end;
+                else first.addSuppressed(end);
+            }
+        }
+        if (first != null) {
+            if (graphMade) cuGraphDestroy(graph);
+            throw first;
         }
         CUgraphExec exec = new CUgraphExec();
         int rc = cuGraphInstantiate(exec, graph, 0);
@@ -269,15 +342,18 @@ public final class JCudaDevice implements Device {
             public void launch() {
                 if (closed) throw new IllegalStateException("graph replayed after close");
                 check(cuGraphLaunch(exec, stream), "cuGraphLaunch");
+                if (syncEachLaunch) check(cuStreamSynchronize(stream), "graph replay (" + SYNC_ENV + "=1)");
             }
 
             @Override
             public void close() {
                 if (closed) return;
                 closed = true;
-                synchronize();
+                // wait for replays in flight; destroy both whatever the wait says, then report it
+                int wait = cuStreamSynchronize(stream);
                 cuGraphExecDestroy(exec);
                 cuGraphDestroy(graph);
+                check(wait, "cuStreamSynchronize (closing a graph)");
             }
         };
     }
@@ -308,8 +384,29 @@ public final class JCudaDevice implements Device {
 
     @Override
     public void close() {
-        synchronize();
-        JCudaDriver.cuStreamDestroy(stream);
-        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+        if (closed) return;
+        closed = true;
+        int wait = streamMade ? cuStreamSynchronize(stream) : CUresult.CUDA_SUCCESS;
+        release(null);
+        check(wait, "cuStreamSynchronize (closing the device)");
+    }
+
+    /**
+     * Releases what was made: modules, the stream, the context reference; every step runs even
+     * when an earlier one fails; failures are added to pending (or dropped when it is null, in close).
+     */
+    private void release(RuntimeException pending) {
+        closed = true;
+        for (CUmodule m : modules) note(pending, JCudaDriver.cuModuleUnload(m), "cuModuleUnload");
+        modules.clear();
+        functions.clear();
+        if (streamMade) note(pending, JCudaDriver.cuStreamDestroy(stream), "cuStreamDestroy");
+        streamMade = false;
+        if (retained) note(pending, JCudaDriver.cuDevicePrimaryCtxRelease(device), "cuDevicePrimaryCtxRelease");
+        retained = false;
+    }
+
+    private static void note(RuntimeException pending, int rc, String call) {
+        if (rc != CUresult.CUDA_SUCCESS && pending != null) pending.addSuppressed(failure(rc, call));
     }
 }

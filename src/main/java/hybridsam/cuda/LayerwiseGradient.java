@@ -74,26 +74,35 @@ public final class LayerwiseGradient {
         int maxHidden = 1;
         for (int l = 1; l < L; l++) maxHidden = Math.max(maxHidden, w[l]);
         long at = 0;
-        long z = at; at += kdb;
-        long k = at; at += 4 * kdb;
-        long fn = at; at += kdb;
-        long gz = at; at += kdb;
-        long gk = at; at += 4 * kdb;
-        long gy = at; at += kdb;
-        long gth = at; at += (long) K * StepKernels.MAX_THETA * B;
-        long dA = at; at += (long) K * maxHidden * B;
-        long dB = at; at += (long) K * maxHidden * B;
-        long resid = at; at += (long) (frames - 1) * kdb;
+        long z = at; at = aligned(at + kdb);
+        long k = at; at = aligned(at + 4 * kdb);
+        long fn = at; at = aligned(at + kdb);
+        long gz = at; at = aligned(at + kdb);
+        long gk = at; at = aligned(at + 4 * kdb);
+        long gy = at; at = aligned(at + kdb);
+        long gth = at; at = aligned(at + (long) K * StepKernels.MAX_THETA * B);
+        long dA = at; at = aligned(at + (long) K * maxHidden * B);
+        long dB = at; at = aligned(at + (long) K * maxHidden * B);
+        long resid = at; at = aligned(at + (long) (frames - 1) * kdb);
         long[] inputOff = new long[L];
         long slotSize = 0;
         for (int l = 0; l < L; l++) {
             inputOff[l] = slotSize;
-            slotSize += (long) K * w[l] * B;
+            slotSize = aligned(slotSize + (long) K * w[l] * B);
         }
         long steps = (long) (frames - 1) * model.stepsPerFrame();
         long slots = at;
         at += 4 * steps * slotSize;
         return new Layout(kdb, z, k, fn, gz, gk, gy, gth, dA, dB, resid, slots, slotSize, inputOff, at);
+    }
+
+    /**
+     * Rounds a float offset up to a multiple of 4 floats: every array of the workspace (the dense
+     * layers' X, Y, dY, dX in particular) then starts 16-byte aligned, as cuDNN requires of its
+     * tensors; the offsets change nothing else.
+     */
+    static long aligned(long floats) {
+        return (floats + 3) / 4 * 4;
     }
 
     /** Floats of workspace for K replicas and batch size B. */

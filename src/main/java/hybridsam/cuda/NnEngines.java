@@ -52,14 +52,16 @@ public final class NnEngines {
         Map<NnEngine, Loader> m = new EnumMap<>(NnEngine.class);
         m.put(NnEngine.KERNELS, () -> "the project's CUDA kernels");
         m.put(NnEngine.CUBLAS, () -> {
+            StandIn.loadIfRequested();
             jcuda.jcublas.JCublas2.initialize();
-            return "JCublas2, libcublas.so.12";
+            return "JCublas2, libcublas.so.12" + (StandIn.active() ? " (the CPU stand-in)" : "");
         });
         m.put(NnEngine.CUDNN, () -> {
+            StandIn.loadIfRequested();
             jcuda.jcudnn.JCudnn.initialize();
             long v = jcuda.jcudnn.JCudnn.cudnnGetVersion();
             if (v < 90000) throw new IllegalStateException("cuDNN " + v + " loaded, but the JCudnn natives here are for cuDNN 9");
-            return "JCudnn, cuDNN " + v / 10000 + "." + (v / 100) % 100 + "." + v % 100 + " (libcudnn.so.9)";
+            return "JCudnn, cuDNN " + v / 10000 + "." + (v / 100) % 100 + "." + v % 100 + (StandIn.active() ? " (libcudnn.so.9, the CPU stand-in)" : " (libcudnn.so.9)");
         });
         return new NnEngines(m);
     }

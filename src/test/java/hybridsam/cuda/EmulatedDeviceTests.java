@@ -4,9 +4,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 
-/** Opens the emulated device once per test class; skips the class where the library was not built. */
+/**
+ * Opens the emulated device once per test class; skips the class where the library was not built.
+ * The stand-in suites (*StandInTest) extend the same test classes and hide {@link #open} and
+ * {@link #close} with a JCudaDevice over the CPU stand-ins, so one suite runs on both.
+ */
 abstract class EmulatedDeviceTests {
-    static EmulatedDevice dev;
+    static Device dev;
 
     @BeforeAll
     static void open() {
@@ -19,5 +23,30 @@ abstract class EmulatedDeviceTests {
     static void close() {
         if (dev != null) dev.close();
         dev = null;
+    }
+
+    /** Device buffers not freed yet, on either device (for leak checks). */
+    static int liveBuffers() {
+        return dev instanceof EmulatedDevice e ? e.liveBuffers() : StandIn.liveAllocations();
+    }
+
+    /** The stand-in suites' device: JCudaDevice over the CPU stand-ins; skipped where they are not loaded. */
+    static void openStandIn() {
+        CudaProbe.Verdict v = CudaProbe.standard().probe();
+        Assumptions.assumeTrue(v.available() && StandIn.active(),
+                () -> "CUDA stand-in suites skipped: " + (v.available() ? "a real GPU is in use" : v.reason()));
+        dev = JCudaDevice.open(0);
+        StandIn.clearReport();
+    }
+
+    /** Closes the stand-in device and fails when the stand-in reported a fault or a refusal nobody expected. */
+    static void closeStandIn() {
+        String report = StandIn.active() ? StandIn.lastReport() : "";
+        try {
+            if (dev != null) dev.close();
+        } finally {
+            dev = null;
+        }
+        org.junit.jupiter.api.Assertions.assertEquals("", report, "the CUDA stand-in reported");
     }
 }

@@ -72,10 +72,10 @@ class EmulatedTrainingEngineTest extends EmulatedDeviceTests {
 
     @Test
     void eachBatchSizeIsCapturedOnce() {
-        int before = dev.liveBuffers();
+        int before = liveBuffers();
         KernelChecks.Check c = KernelChecks.graphCache(dev, System.nanoTime());
         assertTrue(c.passed(), c::toString);
-        assertEquals(before, dev.liveBuffers());
+        assertEquals(before, liveBuffers());
     }
 
     @Test
@@ -101,10 +101,10 @@ class EmulatedTrainingEngineTest extends EmulatedDeviceTests {
 
     @Test
     void engineReleasesItsBuffers() {
-        int before = dev.liveBuffers();
+        int before = liveBuffers();
         KernelChecks.engine(dev, new PendulumModel(), new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 0)},
                 3, 4, new int[]{4}, 2, 1);
-        assertEquals(before, dev.liveBuffers());
+        assertEquals(before, liveBuffers());
     }
 
     /** K replicas in one engine against the same K runs each in an engine of its own, on the emulated device. */

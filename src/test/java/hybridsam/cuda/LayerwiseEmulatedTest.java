@@ -20,6 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The layer-wise gradient path with KernelDenseOps (hs_gemm) on the emulated device against the CPU reference. */
 class LayerwiseEmulatedTest extends EmulatedDeviceTests {
+    /** The dense layers under test (the stand-in suites run the same tests through cuBLAS and cuDNN). */
+    KernelChecks.DenseFactory dense() {
+        return KernelChecks.KERNEL_DENSE;
+    }
+
     private static Stream<DynamicTest> asTests(List<KernelChecks.Check> checks, long seed) {
         return checks.stream().map(c -> DynamicTest.dynamicTest(c.name(),
                 () -> assertTrue(c.passed(), () -> c + " (seed " + seed + ")")));
@@ -34,8 +39,8 @@ class LayerwiseEmulatedTest extends EmulatedDeviceTests {
         out.add(KernelChecks.gemm(dev, 3, 17, 33, 5, rng));
         out.add(KernelChecks.gemm(dev, 2, 16, 16, 16, rng));
         out.add(KernelChecks.gemm(dev, 2, 20, 37, 35, rng));
-        out.add(KernelChecks.denseLayer(dev, KernelChecks.KERNEL_DENSE, 3, 12, 20, 37, rng));
-        out.add(KernelChecks.denseLayer(dev, KernelChecks.KERNEL_DENSE, 1, 2, 8, 5, rng));
+        out.add(KernelChecks.denseLayer(dev, dense(), 3, 12, 20, 37, rng));
+        out.add(KernelChecks.denseLayer(dev, dense(), 1, 2, 8, 5, rng));
         out.add(KernelChecks.batchCopy(dev, 3, 300, rng));
         return asTests(out, seed);
     }
@@ -43,19 +48,19 @@ class LayerwiseEmulatedTest extends EmulatedDeviceTests {
     @TestFactory
     Stream<DynamicTest> layerwiseGradientsMatchCpuBackend() {
         long seed = System.nanoTime();
-        return asTests(KernelChecks.layerwise(dev, KernelChecks.KERNEL_DENSE, new SplittableRandom(seed), false), seed);
+        return asTests(KernelChecks.layerwise(dev, dense(), new SplittableRandom(seed), false), seed);
     }
 
     @TestFactory
     Stream<DynamicTest> layerwiseStepsMatchCpuEngine() {
         long seed = System.nanoTime();
         List<KernelChecks.Check> out = new ArrayList<>();
-        out.add(KernelChecks.layerwiseEngine(dev, KernelChecks.KERNEL_DENSE, new PendulumModel(),
+        out.add(KernelChecks.layerwiseEngine(dev, dense(), new PendulumModel(),
                 new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)}, 13, 4, new int[]{8, 8}, 3, seed));
-        out.add(KernelChecks.layerwiseEngine(dev, KernelChecks.KERNEL_DENSE, new DuffingModel(),
+        out.add(KernelChecks.layerwiseEngine(dev, dense(), new DuffingModel(),
                 new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.ERM, false, false, 0),
                         KernelChecks.rule(Method.SAM, true, true, 0)}, 5, 4, new int[]{20, 12}, 2, seed + 1));
-        out.add(KernelChecks.layerwiseEngine(dev, KernelChecks.KERNEL_DENSE, new PendulumModel(),
+        out.add(KernelChecks.layerwiseEngine(dev, dense(), new PendulumModel(),
                 new RuleConfig[]{KernelChecks.rule(Method.FSAM, true, false, 0), KernelChecks.rule(Method.ASAM, false, false, 0)},
                 17, 3, new int[]{8, 8}, 3, seed + 2));
         return asTests(out, seed);
@@ -72,7 +77,7 @@ class LayerwiseEmulatedTest extends EmulatedDeviceTests {
         int[] batch = KernelChecks.randomBatch(K, B, data.count(), rng);
         float[][] g = new float[2][K * P];
         try (DeviceScope s = new DeviceScope(dev)) {
-            LayerwiseGradient lw = new LayerwiseGradient(s, m, K, new KernelDenseOps(dev));
+            LayerwiseGradient lw = new LayerwiseGradient(s, m, K, s.own(dense().open(dev)));
             DeviceBuffer dp = s.floats(p.length), obs = s.floats(data.obs().length), db = s.ints(batch.length);
             DeviceBuffer ws = s.floats(LayerwiseGradient.workspaceFloats(m, K, B, frames)), sq = s.doubles((long) K * B);
             DeviceBuffer dg = s.floats((long) K * P);
@@ -89,19 +94,18 @@ class LayerwiseEmulatedTest extends EmulatedDeviceTests {
 
     @Test
     void layerwiseEngineReleasesItsBuffersAndUsesTheLayerwisePath() {
-        int before = dev.liveBuffers();
+        int before = liveBuffers();
         var m = KernelChecks.hybrid(new PendulumModel(), Activation.TANH, 1, 4);
         var rng = new SplittableRandom(3);
         var data = KernelChecks.randomSequences(6, 4, rng);
         RuleConfig[] rules = {KernelChecks.rule(Method.FSAM, false, false, 0)};
         try (CudaTrainingEngine e = new CudaTrainingEngine(dev, m, data, rules, KernelChecks.randomParams(m, 1, rng),
-                new KernelDenseOps(dev))) {
+                dense().open(dev))) {
             assertTrue(e.layerwise());
-            assertTrue(e.describe().contains("hs_gemm"), e.describe());
             e.advance(KernelChecks.randomBatch(1, 3, 6, rng), 3);
             e.advance(KernelChecks.randomBatch(1, 2, 6, rng), 2);
             assertEquals(2, e.drainLosses().steps());
         }
-        assertEquals(before, dev.liveBuffers());
+        assertEquals(before, liveBuffers());
     }
 }
