@@ -277,15 +277,23 @@ fi
 if [[ -f "${peer_json:-}" ]]; then
     python3 - "$out/gpu-check-java.log" "$peer_json" <<'PY' 2>&1 | tee -a "$log" || true
 import json, sys
+# the project's figure: steps/s of the fused engine at replicas 1 in GpuCheck's timing table, whose
+# header is "engine replicas batch ms/step steps/s ..." (columns found by name) and whose rows are
+# "fused  1  256  <ms/step>  <steps/s> ..." (a row that says FAILED or not run has no figure)
 proj = None
-col = None
+cols = None
+in_table = False
 for line in open(sys.argv[1]):
     f = line.split()
-    if "steps/s" in f and f and f[0] == "replicas":
-        col = f.index("steps/s")
-    elif col is not None and len(f) > col and f[0] == "1":
+    if line.rstrip("\n") == "== GpuCheck table":
+        in_table, cols = True, None
+    elif not in_table or not f:
+        continue
+    elif f[0] == "engine" and "steps/s" in f and "replicas" in f:
+        cols = (f.index("replicas"), f.index("steps/s"))
+    elif cols is not None and proj is None and f[0] == "fused" and len(f) > max(cols) and f[cols[0]] == "1":
         try:
-            proj = float(f[col])
+            proj = float(f[cols[1]])
         except ValueError:
             pass
 doc = json.load(open(sys.argv[2]))

@@ -205,65 +205,57 @@ public final class CudnnDenseOps implements DenseOps {
         return algo;
     }
 
-    private int deterministicFallback(Pass pass, String key, int preferred, int status) {
+    /** One algorithm the _v7 query offers: its number, status and determinism (the three perf types share them). */
+    private record Offer(int algo, int status, int determinism) {
+    }
+
+    private static <T> List<Offer> offers(T[] perf, int count, java.util.function.Function<T, Offer> read) {
+        List<Offer> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) out.add(read.apply(perf[i]));
+        return out;
+    }
+
+    /** What the _v7 query of a pass offers, best first. */
+    private List<Offer> query(Pass pass) {
         int[] max = new int[1], count = new int[1];
-        int[] algos, statuses, determinism;
         switch (pass) {
             case FORWARD -> {
                 check(JCudnn.cudnnGetConvolutionForwardAlgorithmMaxCount(handle, max), "cudnnGetConvolutionForwardAlgorithmMaxCount");
                 cudnnConvolutionFwdAlgoPerf[] perf = new cudnnConvolutionFwdAlgoPerf[max[0]];
-                for (int i = 0; i < perf.length; i++) perf[i] = new cudnnConvolutionFwdAlgoPerf();
+                java.util.Arrays.setAll(perf, i -> new cudnnConvolutionFwdAlgoPerf());
                 check(JCudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, xDesc, wDesc, conv, yDesc, max[0], count, perf),
                         "cudnnGetConvolutionForwardAlgorithm_v7");
-                algos = new int[count[0]];
-                statuses = new int[count[0]];
-                determinism = new int[count[0]];
-                for (int i = 0; i < count[0]; i++) {
-                    algos[i] = perf[i].algo;
-                    statuses[i] = perf[i].status;
-                    determinism[i] = perf[i].determinism;
-                }
+                return offers(perf, count[0], p -> new Offer(p.algo, p.status, p.determinism));
             }
             case BACKWARD_DATA -> {
                 check(JCudnn.cudnnGetConvolutionBackwardDataAlgorithmMaxCount(handle, max), "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
                 cudnnConvolutionBwdDataAlgoPerf[] perf = new cudnnConvolutionBwdDataAlgoPerf[max[0]];
-                for (int i = 0; i < perf.length; i++) perf[i] = new cudnnConvolutionBwdDataAlgoPerf();
+                java.util.Arrays.setAll(perf, i -> new cudnnConvolutionBwdDataAlgoPerf());
                 check(JCudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, wDesc, yDesc, conv, xDesc, max[0], count, perf),
                         "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-                algos = new int[count[0]];
-                statuses = new int[count[0]];
-                determinism = new int[count[0]];
-                for (int i = 0; i < count[0]; i++) {
-                    algos[i] = perf[i].algo;
-                    statuses[i] = perf[i].status;
-                    determinism[i] = perf[i].determinism;
-                }
+                return offers(perf, count[0], p -> new Offer(p.algo, p.status, p.determinism));
             }
             default -> {
                 check(JCudnn.cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(handle, max), "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
                 cudnnConvolutionBwdFilterAlgoPerf[] perf = new cudnnConvolutionBwdFilterAlgoPerf[max[0]];
-                for (int i = 0; i < perf.length; i++) perf[i] = new cudnnConvolutionBwdFilterAlgoPerf();
+                java.util.Arrays.setAll(perf, i -> new cudnnConvolutionBwdFilterAlgoPerf());
                 check(JCudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, xDesc, yDesc, conv, wDesc, max[0], count, perf),
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-                algos = new int[count[0]];
-                statuses = new int[count[0]];
-                determinism = new int[count[0]];
-                for (int i = 0; i < count[0]; i++) {
-                    algos[i] = perf[i].algo;
-                    statuses[i] = perf[i].status;
-                    determinism[i] = perf[i].determinism;
-                }
+                return offers(perf, count[0], p -> new Offer(p.algo, p.status, p.determinism));
             }
         }
-        for (int i = 0; i < algos.length; i++) {
-            if (statuses[i] == cudnnStatus.CUDNN_STATUS_SUCCESS && determinism[i] == DETERMINISTIC
-                    && !refused.contains(pass + " " + algos[i])) {
-                return algos[i];
+    }
+
+    private int deterministicFallback(Pass pass, String key, int preferred, int status) {
+        List<Offer> offered = query(pass);
+        for (Offer o : offered) {
+            if (o.status() == cudnnStatus.CUDNN_STATUS_SUCCESS && o.determinism() == DETERMINISTIC && !refused.contains(pass + " " + o.algo())) {
+                return o.algo();
             }
         }
         throw new DeviceException("cuDNN " + describe() + " has no deterministic algorithm for the " + pass.name().toLowerCase(java.util.Locale.ROOT)
                 + " pass of a dense layer (" + key + "): algorithm " + preferred + " answered " + JCudnn.cudnnGetErrorString(status)
-                + " and the _v7 query offered " + algos.length + " others, none deterministic and supported");
+                + " and the _v7 query offered " + offered.size() + " others, none deterministic and supported");
     }
 
     /** Runs a pass with the chosen algorithm; an algorithm refused at the call is dropped and the next one chosen. */

@@ -34,6 +34,12 @@ import java.util.function.Supplier;
  * stops all further device work. The table (after the line {@value #TABLE_MARKER}) is printed
  * whatever happened, also when the device did not open.
  * Exit status 0 when everything passed, 1 on a failed check or an exception, 2 when there is no usable GPU.
+ * <p>
+ * On the CPU stand-in ({@link StandIn}: a {@link JCudaDevice} while the stand-in is loaded) the
+ * checks run at test sizes (large = false: no full-size gradient checks, and each corrector
+ * engine's layer-wise checks at B=256 made smaller) and the timings are not run; the table says
+ * so in one line ({@value #STAND_IN_TIMINGS}) in place of the timing rows, since speed means
+ * nothing there and the full-size work would take hours on the CPU. On a GPU nothing changes.
  */
 public final class GpuCheck {
     private GpuCheck() {
@@ -41,6 +47,9 @@ public final class GpuCheck {
 
     /** The line before the table; benchmarks/gpu-check.sh prints what follows it. */
     static final String TABLE_MARKER = "== GpuCheck table";
+
+    /** The table's line in place of the timings on the CPU stand-in. */
+    static final String STAND_IN_TIMINGS = "timings: skipped on the CPU stand-in (speed means nothing there)";
 
     /** One check to run: its name (for a FAIL or "not run" line) and the work, which runs it and returns its comparisons. */
     record NamedCheck(String name, Supplier<List<KernelChecks.Check>> work) {
@@ -102,6 +111,8 @@ public final class GpuCheck {
             }
             try {
                 r.line("device: " + dev.describe());
+                // the CPU stand-in: the checks at test sizes, no timings (a JCudaDevice runs on it once it is loaded)
+                boolean standIn = dev instanceof JCudaDevice && StandIn.active();
                 List<NnEngines.Availability> nn;
                 try {
                     nn = engines.get();
@@ -111,9 +122,15 @@ public final class GpuCheck {
                 }
                 nn.forEach(a -> r.line("nn engine " + a.describe()));
                 notes.add("engines: " + String.join("; ", nn.stream().map(NnEngines.Availability::describe).toList()));
-                notes.add("GFLOP/s counts the MLP only: forward + backward (3x forward) per RK4 stage, two gradients per fsam step;"
-                        + " the fused path's recomputed forward is not counted; % of " + FP32_TFLOPS + " TFLOP/s fp32");
-                Plan plan = plan(dev, nn, seed, large);
+                Plan plan;
+                if (standIn) {
+                    plan = new Plan(plan(dev, nn, seed, false).checks(), List.of());
+                    r.timingsSkipped(STAND_IN_TIMINGS);
+                } else {
+                    notes.add("GFLOP/s counts the MLP only: forward + backward (3x forward) per RK4 stage, two gradients per fsam step;"
+                            + " the fused path's recomputed forward is not counted; % of " + FP32_TFLOPS + " TFLOP/s fp32");
+                    plan = plan(dev, nn, seed, large);
+                }
                 r.run(plan.checks(), plan.timings());
             } finally {
                 try {
@@ -155,6 +172,8 @@ public final class GpuCheck {
         private String stopped;
         /** Why nothing ran (no usable GPU), or null. */
         private String noGpu;
+        /** The table's line in place of the timings when they were deliberately not run (the CPU stand-in), or null. */
+        private String timingsSkipped;
 
         Report(PrintStream out, PrintStream trace) {
             this.out = out;
@@ -170,6 +189,11 @@ public final class GpuCheck {
             if (trace == null) return;
             e.printStackTrace(trace);
             trace.flush();
+        }
+
+        /** The timings are not run: the table prints why in one line instead of the timing rows. */
+        void timingsSkipped(String line) {
+            timingsSkipped = line;
         }
 
         void noGpu(String why) {
@@ -252,7 +276,9 @@ public final class GpuCheck {
                 out.println("timings: none run");
             } else {
                 out.println(String.format(Locale.ROOT, "checks: %d passed, %d failed, %d not run", passed, failed, checksNotRun));
-                if (timingsPlanned) {
+                if (timingsSkipped != null && !timingsPlanned) {
+                    out.println(timingsSkipped);
+                } else if (timingsPlanned) {
                     out.println(String.format(Locale.ROOT, "timings: %d measured, %d failed, %d not run", timingsMeasured,
                             timingsFailed, timingsNotRun));
                 }
@@ -375,8 +401,10 @@ public final class GpuCheck {
                 checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
                 checks.add(lwGradient(dev, d, at, new DuffingModel(), Activation.SOFTPLUS, 8, 100, 30, 1, new int[]{128, 32}, rng));
             }
-            checks.add(NamedCheck.one("layer-wise vs kernels Pendulum tanh K=8 B=256 T=50" + at,
-                    () -> KernelChecks.layerwiseVsKernels(dev, d, new PendulumModel(), Activation.TANH, 8, 256, 50, 2,
+            // at full size with large; smaller without (the CPU stand-in, where K=8 B=256 T=50 takes minutes per engine)
+            int vsK = large ? 8 : 2, vsB = large ? 256 : 64, vsT = large ? 50 : 10;
+            checks.add(NamedCheck.one("layer-wise vs kernels Pendulum tanh K=" + vsK + " B=" + vsB + " T=" + vsT + at,
+                    () -> KernelChecks.layerwiseVsKernels(dev, d, new PendulumModel(), Activation.TANH, vsK, vsB, vsT, 2,
                             new int[]{64, 64}, rng)));
             checks.add(NamedCheck.one("layer-wise vs kernels Duffing relu K=3 B=37 T=12" + at,
                     () -> KernelChecks.layerwiseVsKernels(dev, d, new DuffingModel(), Activation.RELU, 3, 37, 12, 1,
@@ -385,9 +413,10 @@ public final class GpuCheck {
                     () -> KernelChecks.layerwiseEngine(dev, d, new PendulumModel(),
                             new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.SAM, true, true, 0)},
                             37, 12, new int[]{16, 16}, 4, 11)));
-            checks.add(NamedCheck.one("engine layer-wise Pendulum erm B=256" + at,
+            int ermB = large ? 256 : 67;
+            checks.add(NamedCheck.one("engine layer-wise Pendulum erm B=" + ermB + at,
                     () -> KernelChecks.layerwiseEngine(dev, d, new PendulumModel(),
-                            new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)}, 256, 12, new int[]{64, 64}, 3, 12)));
+                            new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)}, ermB, 12, new int[]{64, 64}, 3, 12)));
         }
         List<NamedTiming> timings = new ArrayList<>();
         for (int K : new int[]{1, 8, 64}) {

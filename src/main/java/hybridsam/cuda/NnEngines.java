@@ -88,6 +88,8 @@ public final class NnEngines {
 
     /** The reason an engine's native library did not load, naming the library it needs. */
     static String explain(NnEngine e, LinkageError err) {
+        // the stand-in was asked for and did not load: its own message says why, no CUDA 12 hint applies
+        if (StandIn.requested() && err.getMessage() != null && err.getMessage().startsWith(StandIn.ENV)) return err.getMessage();
         String cause = CudaProbe.firstCause(err.getMessage());
         String msg = err.getMessage() == null ? "" : err.getMessage();
         switch (e) {

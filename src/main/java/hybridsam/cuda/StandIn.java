@@ -56,7 +56,7 @@ public final class StandIn {
             Path p = dir.resolve(lib);
             if (!Files.isRegularFile(p)) {
                 return ENV + "=1 but the CUDA stand-in " + p + " does not exist (native-kernels/standin/build.sh builds it"
-                        + " with g++; set -D" + DIR_PROPERTY + " to its folder)";
+                        + " with g++; name another folder with -D" + DIR_PROPERTY + ", e.g. in HYBRIDSAM_JAVA_OPTS)";
             }
         }
         try {

@@ -32,11 +32,13 @@ abstract class EmulatedDeviceTests {
 
     /** The stand-in suites' device: JCudaDevice over the CPU stand-ins; skipped where they are not loaded. */
     static void openStandIn() {
-        CudaProbe.Verdict v = CudaProbe.standard().probe();
-        Assumptions.assumeTrue(v.available() && StandIn.active(),
-                () -> "CUDA stand-in suites skipped: " + (v.available() ? "a real GPU is in use" : v.reason()));
+        assumeStandIn();
         dev = JCudaDevice.open(0);
         StandIn.clearReport();
+    }
+
+    static void assumeStandIn() {
+        StandInSuites.assume();
     }
 
     /** Closes the stand-in device and fails when the stand-in reported a fault or a refusal nobody expected. */

@@ -13,7 +13,6 @@ import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
 import jcuda.runtime.cudaStream_t;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -42,8 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StrictnessStandInTest {
     @BeforeEach
     void standIn() {
-        CudaProbe.Verdict v = CudaProbe.standard().probe();
-        Assumptions.assumeTrue(v.available() && StandIn.active(), () -> "stand-in not loaded: " + v.reason());
+        EmulatedDeviceTests.assumeStandIn();
         StandIn.clearReport();
     }
 
