@@ -434,59 +434,14 @@ public final class GpuCheck {
         return new Plan(checks, timings);
     }
 
-    /** {@link KernelChecks#all}(dev, seed, large), one check (or group) at a time: same checks, order and random draws. */
+    /** {@link KernelChecks#plan}: the checks of {@link KernelChecks#all}, one at a time. */
     static List<NamedCheck> kernelChecks(Device dev, long seed, boolean large) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        List<NamedCheck> c = new ArrayList<>();
-        c.add(gradient(dev, null, new PendulumModel(), Activation.TANH, 3, 5, 6, 2, new int[]{8, 8}, rng));
-        c.add(gradient(dev, null, new DuffingModel(), Activation.TANH, 3, 5, 6, 1, new int[]{8, 8}, rng));
-        c.add(gradient(dev, null, new PendulumModel(), Activation.RELU, 2, 7, 5, 2, new int[]{6, 9}, rng));
-        c.add(gradient(dev, null, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
-        c.add(gradient(dev, null, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
-        if (large) c.add(gradient(dev, null, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
-        // KernelChecks.fusedGradients(dev, rng, large)
-        var F = StepKernels.Rollout.FUSED;
-        c.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 3, 37, 5, 2, new int[]{8, 8}, rng));
-        c.add(gradient(dev, F, new DuffingModel(), Activation.RELU, 2, 67, 4, 1, new int[]{20, 12}, rng));
-        c.add(gradient(dev, F, new PendulumModel(), Activation.ELU, 1, 11, 4, 1, new int[]{64, 64}, rng));
-        c.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 2, 37, 4, 2, new int[]{8, 8}, rng));
-        c.add(gradient(dev, F, new PendulumModel(), Activation.SOFTPLUS, 1, 5, 3, 1, new int[]{12, 20}, rng));
-        c.add(gradient(dev, F, new DuffingModel(), Activation.TANH, 3, 9, 3, 1, new int[]{8, 8}, rng));
-        c.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 2, 16, 3, 2, new int[]{33, 7}, rng));
-        c.add(gradient(dev, F, new DuffingModel(), Activation.ELU, 1, 10, 3, 1, new int[]{100, 50}, rng));
-        if (large) {
-            c.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
-            c.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 3, 250, 20, 2, new int[]{128, 128}, rng));
-            c.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
-        }
-        c.add(NamedCheck.one("loss tally", () -> KernelChecks.lossTally(dev, rng)));
-        c.add(NamedCheck.one("rowsum rows=7 n=300", () -> KernelChecks.rowSum(dev, 7, 300, rng)));
-        c.add(new NamedCheck("perturbation (sam, asam, fsam, all)", () -> KernelChecks.perturbation(dev, rng)));
-        c.add(NamedCheck.one("l2", () -> KernelChecks.l2(dev, rng)));
-        c.add(NamedCheck.one("clip + adam", () -> KernelChecks.clipAdam(dev, rng)));
-        c.add(NamedCheck.one("restore", () -> KernelChecks.restore(dev, rng)));
-        return c;
-    }
-
-    private static String shape(ScientificModel sci, Activation act, int K, int B, int frames, int[] hidden) {
-        StringBuilder w = new StringBuilder("2");
-        for (int h : hidden) w.append('-').append(h);
-        return String.format(Locale.ROOT, "%s %s %s-2 K=%d B=%d T=%d", sci.getClass().getSimpleName().replace("Model", ""),
-                act.id(), w, K, B, frames);
-    }
-
-    /** A gradient check (per-thread kernel when rollout is null, as KernelChecks.gradient without a rollout). */
-    private static NamedCheck gradient(Device dev, StepKernels.Rollout rollout, ScientificModel sci, Activation act, int K, int B,
-                                       int frames, int spf, int[] hidden, SplittableRandom rng) {
-        String name = (rollout == null ? "gradient " : "gradient fused ") + shape(sci, act, K, B, frames, hidden);
-        return NamedCheck.one(name, () -> rollout == null
-                ? KernelChecks.gradient(dev, sci, act, K, B, frames, spf, hidden, rng)
-                : KernelChecks.gradient(dev, rollout, sci, act, K, B, frames, spf, hidden, rng));
+        return KernelChecks.plan(dev, seed, large).stream().map(p -> new NamedCheck(p.name(), p.work())).toList();
     }
 
     private static NamedCheck lwGradient(Device dev, KernelChecks.DenseFactory dense, String at, ScientificModel sci, Activation act,
                                          int K, int B, int frames, int spf, int[] hidden, SplittableRandom rng) {
-        return NamedCheck.one("layer-wise gradient " + shape(sci, act, K, B, frames, hidden) + at,
+        return NamedCheck.one("layer-wise gradient " + KernelChecks.shape(sci, act, K, B, frames, hidden) + at,
                 () -> KernelChecks.layerwiseGradient(dev, dense, sci, act, K, B, frames, spf, hidden, rng));
     }
 

@@ -17,6 +17,7 @@ import hybridsam.train.RuleConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /**
  * Every kernel, through {@link StepKernels}, against the Java reference (CpuOdeBackend, Rules,
@@ -129,55 +130,79 @@ public final class KernelChecks {
         return new RuleConfig(m, rho, 1.0, 0.9, 0.01, 1e-3, perturbAll, thetaClean, 1e-2, 1e-3, 5.0, weightDecay);
     }
 
+    /** A check not run yet: its name (known before it runs) and the work, which returns one or more results. */
+    public record Planned(String name, Supplier<List<Check>> work) {
+        static Planned one(String name, Supplier<Check> work) {
+            return new Planned(name, () -> List.of(work.get()));
+        }
+    }
+
     /** Every check at test sizes; `large` adds the pendulum at its full size. */
     public static List<Check> all(Device dev, long seed, boolean large) {
-        SplittableRandom rng = new SplittableRandom(seed);
         List<Check> out = new ArrayList<>();
-        out.add(gradient(dev, new PendulumModel(), Activation.TANH, 3, 5, 6, 2, new int[]{8, 8}, rng));
-        out.add(gradient(dev, new DuffingModel(), Activation.TANH, 3, 5, 6, 1, new int[]{8, 8}, rng));
-        out.add(gradient(dev, new PendulumModel(), Activation.RELU, 2, 7, 5, 2, new int[]{6, 9}, rng));
-        out.add(gradient(dev, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
-        out.add(gradient(dev, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
-        if (large) out.add(gradient(dev, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
-        out.addAll(fusedGradients(dev, rng, large));
-        out.add(lossTally(dev, rng));
-        out.add(rowSum(dev, 7, 300, rng));
-        out.addAll(perturbation(dev, rng));
-        out.add(l2(dev, rng));
-        out.add(clipAdam(dev, rng));
-        out.add(restore(dev, rng));
+        for (Planned p : plan(dev, seed, large)) out.addAll(p.work().get());
         return out;
+    }
+
+    /**
+     * The checks of {@link #all}, not run yet, in order (they draw from one generator, so the
+     * order fixes the inputs): how GpuCheck runs them one at a time and reports each. The fused
+     * gradient cases cover both models, all four activations, K = 1..3, batches that are not
+     * multiples of the tile, one and two RK4 steps per frame, widths below, at and above a warp,
+     * and a W2 too large for shared memory (100-50, read from global memory).
+     */
+    public static List<Planned> plan(Device dev, long seed, boolean large) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<Planned> c = new ArrayList<>();
+        c.add(planned(dev, null, new PendulumModel(), Activation.TANH, 3, 5, 6, 2, new int[]{8, 8}, rng));
+        c.add(planned(dev, null, new DuffingModel(), Activation.TANH, 3, 5, 6, 1, new int[]{8, 8}, rng));
+        c.add(planned(dev, null, new PendulumModel(), Activation.RELU, 2, 7, 5, 2, new int[]{6, 9}, rng));
+        c.add(planned(dev, null, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
+        c.add(planned(dev, null, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
+        if (large) c.add(planned(dev, null, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+        var F = StepKernels.Rollout.FUSED;
+        c.add(planned(dev, F, new PendulumModel(), Activation.TANH, 3, 37, 5, 2, new int[]{8, 8}, rng));
+        c.add(planned(dev, F, new DuffingModel(), Activation.RELU, 2, 67, 4, 1, new int[]{20, 12}, rng));
+        c.add(planned(dev, F, new PendulumModel(), Activation.ELU, 1, 11, 4, 1, new int[]{64, 64}, rng));
+        c.add(planned(dev, F, new DuffingModel(), Activation.SOFTPLUS, 2, 37, 4, 2, new int[]{8, 8}, rng));
+        c.add(planned(dev, F, new PendulumModel(), Activation.SOFTPLUS, 1, 5, 3, 1, new int[]{12, 20}, rng));
+        c.add(planned(dev, F, new DuffingModel(), Activation.TANH, 3, 9, 3, 1, new int[]{8, 8}, rng));
+        c.add(planned(dev, F, new PendulumModel(), Activation.RELU, 2, 16, 3, 2, new int[]{33, 7}, rng));
+        c.add(planned(dev, F, new DuffingModel(), Activation.ELU, 1, 10, 3, 1, new int[]{100, 50}, rng));
+        if (large) {
+            c.add(planned(dev, F, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
+            c.add(planned(dev, F, new DuffingModel(), Activation.SOFTPLUS, 3, 250, 20, 2, new int[]{128, 128}, rng));
+            c.add(planned(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
+        }
+        c.add(Planned.one("loss tally", () -> lossTally(dev, rng)));
+        c.add(Planned.one("rowsum rows=7 n=300", () -> rowSum(dev, 7, 300, rng)));
+        c.add(new Planned("perturbation (sam, asam, fsam, all)", () -> perturbation(dev, rng)));
+        c.add(Planned.one("l2", () -> l2(dev, rng)));
+        c.add(Planned.one("clip + adam", () -> clipAdam(dev, rng)));
+        c.add(Planned.one("restore", () -> restore(dev, rng)));
+        return c;
+    }
+
+    /** "Pendulum tanh 2-8-8-2 K=3 B=5 T=6": a case's shape in a check's name. */
+    static String shape(ScientificModel sci, Activation act, int K, int B, int frames, int[] hidden) {
+        StringBuilder w = new StringBuilder("2");
+        for (int h : hidden) w.append('-').append(h);
+        return String.format(java.util.Locale.ROOT, "%s %s %s-2 K=%d B=%d T=%d", sci.getClass().getSimpleName().replace("Model", ""),
+                act.id(), w, K, B, frames);
+    }
+
+    /** A gradient check, planned (the per-thread kernel when rollout is null). */
+    private static Planned planned(Device dev, StepKernels.Rollout rollout, ScientificModel sci, Activation act, int K, int B,
+                                   int frames, int spf, int[] hidden, SplittableRandom rng) {
+        String name = (rollout == null ? "gradient " : "gradient fused ") + shape(sci, act, K, B, frames, hidden);
+        return Planned.one(name, () -> gradient(dev, rollout == null ? StepKernels.Rollout.PER_THREAD : rollout, sci, act, K, B,
+                frames, spf, hidden, rng));
     }
 
     /** hs_rollout + hs_rowsum + hs_theta_chain + hs_loss against CpuOdeBackend.lossAndGradient. */
     public static Check gradient(Device dev, ScientificModel sci, Activation act, int K, int B, int frames, int spf,
                                  int[] hidden, SplittableRandom rng) {
         return gradient(dev, StepKernels.Rollout.PER_THREAD, sci, act, K, B, frames, spf, hidden, rng);
-    }
-
-    /**
-     * The fused gradient path (hs_rollout_fused + hs_tilesum + hs_theta_chain + hs_loss) against
-     * CpuOdeBackend: both models, all four activations, K = 1..3, batches that are not multiples
-     * of the tile, one and two RK4 steps per frame, widths below, at and above a warp, and a W2
-     * too large for shared memory (100-50, read from global memory).
-     */
-    public static List<Check> fusedGradients(Device dev, SplittableRandom rng, boolean large) {
-        var F = StepKernels.Rollout.FUSED;
-        List<Check> out = new ArrayList<>();
-        out.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 3, 37, 5, 2, new int[]{8, 8}, rng));
-        out.add(gradient(dev, F, new DuffingModel(), Activation.RELU, 2, 67, 4, 1, new int[]{20, 12}, rng));
-        out.add(gradient(dev, F, new PendulumModel(), Activation.ELU, 1, 11, 4, 1, new int[]{64, 64}, rng));
-        out.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 2, 37, 4, 2, new int[]{8, 8}, rng));
-        out.add(gradient(dev, F, new PendulumModel(), Activation.SOFTPLUS, 1, 5, 3, 1, new int[]{12, 20}, rng));
-        out.add(gradient(dev, F, new DuffingModel(), Activation.TANH, 3, 9, 3, 1, new int[]{8, 8}, rng));
-        out.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 2, 16, 3, 2, new int[]{33, 7}, rng));
-        out.add(gradient(dev, F, new DuffingModel(), Activation.ELU, 1, 10, 3, 1, new int[]{100, 50}, rng));
-        if (large) {
-            out.add(gradient(dev, F, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
-            out.add(gradient(dev, F, new DuffingModel(), Activation.SOFTPLUS, 3, 250, 20, 2, new int[]{128, 128}, rng));
-            out.add(gradient(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
-        }
-        return out;
     }
 
     /** A random hybrid, data, parameters and minibatch, with the CPU backend's loss and gradient for them. */
