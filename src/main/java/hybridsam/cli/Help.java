@@ -62,7 +62,10 @@ final class Help {
                                    runs/TASK-METHOD-replicasK); must not hold a run
               --threads N          CPU threads (default: all cores; results do not depend on it)
               --device WHICH       cpu (default), cuda (refused with the reason when no GPU can run it),
-                       or auto (cuda when available, else cpu with a one-line notice)
+                       or auto (cuda when available, else cpu with a one-line notice).
+                       HYBRIDSAM_CUDA_STANDIN=1 in the environment runs --device cuda on CPU
+                       stand-ins for the NVIDIA libraries (slow; for seeing the GPU path run);
+                       auto never picks them. HYBRIDSAM_CUDA_SYNC=1 names the kernel that faults.
   --nn-engine WHICH    on the GPU, what runs the corrector: kernels (default: the project's
                        fused kernels), cublas (CUDA 12's libcublas.so.12), cudnn (cuDNN 9),
                        or auto (the first of cudnn, cublas, kernels that loads)

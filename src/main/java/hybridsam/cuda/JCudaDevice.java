@@ -112,6 +112,12 @@ public final class JCudaDevice implements Device {
         return new JCudaDevice(ordinal, image);
     }
 
+    /** Opens device ordinal with the given kernels (tests: a bad image must leak nothing). */
+    static JCudaDevice open(int ordinal, KernelImage image) {
+        StandIn.loadIfRequested();
+        return new JCudaDevice(ordinal, image);
+    }
+
     /** The driver calls of {@link CudaProbe} over JCuda (loading it may throw LinkageError). */
     static CudaProbe.Driver driverCalls() {
         StandIn.loadIfRequested();

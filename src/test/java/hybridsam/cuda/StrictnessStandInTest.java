@@ -147,6 +147,22 @@ class StrictnessStandInTest {
         }
     }
 
+    /** A device that fails half way through opening releases its stream and its context reference. */
+    @Test
+    void failedOpenLeaksNothing() {
+        KernelImage bad = new KernelImage(java.util.Map.of("broken", "not a module image\0".getBytes(StandardCharsets.US_ASCII)),
+                0, "test", Set.of());
+        DeviceException e = assertThrows(DeviceException.class, () -> JCudaDevice.open(0, bad));
+        assertEquals(200, e.cudaCode(), e.getMessage());  // CUDA_ERROR_INVALID_IMAGE
+        assertTrue(e.getMessage().contains("cuModuleLoadData(broken)"), e.getMessage());
+        CUdevice d = new CUdevice();
+        assertEquals(0, JCudaDriver.cuDeviceGet(d, 0));
+        int[] flags = new int[1], active = new int[1];
+        assertEquals(0, JCudaDriver.cuDevicePrimaryCtxGetState(d, flags, active));
+        assertEquals(0, active[0], "the primary context is released");
+        StandIn.clearReport();
+    }
+
     @Test
     void captureRefusesACopyAndReportsTheFirstError() {
         try (JCudaDevice dev = JCudaDevice.open(0); DeviceScope s = new DeviceScope(dev)) {
