@@ -57,7 +57,9 @@ stale() {
 }
 common=("$here"/standin.h "$here"/build.sh)
 kernel_inputs=("$kernels_src"/*.cu "$kernels_src"/*.cuh "$kernels_src"/emu/* "$here"/kernels.cpp "$here"/standin_kernels.h)
-[[ -f "$target/generated/kernel_table.inc" ]] && kernel_inputs+=("$target/generated/kernel_table.inc")
+for inc in kernel_table.inc kernel_sources.inc; do
+    [[ -f "$target/generated/$inc" ]] && kernel_inputs+=("$target/generated/$inc")
+done
 
 # stubs for the imported names a library's objects do not define
 stubs() {
