@@ -69,6 +69,7 @@ const char* error_name(int e) {
         case NOT_READY: return "CUDA_ERROR_NOT_READY";
         case ILLEGAL_ADDRESS: return "CUDA_ERROR_ILLEGAL_ADDRESS";
         case LAUNCH_FAILED: return "CUDA_ERROR_LAUNCH_FAILED";
+        case 701: return "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES";
         case NOT_SUPPORTED: return "CUDA_ERROR_NOT_SUPPORTED";
         case NOT_PERMITTED: return "CUDA_ERROR_NOT_PERMITTED";
         case CAPTURE_UNSUPPORTED: return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
@@ -177,6 +178,36 @@ int driver_version = 13000;
 int compute_capability = 90;   // sm_90: the jar's fatbins carry its SASS
 thread_local void* current_ctx = nullptr;
 char primary_ctx_tag;          // the primary context's handle is this object's address
+
+// Injected faults (HYBRIDSAM_STANDIN_FAULT or StandIn.injectFault): "alloc:N" makes the allocation
+// after N successful ones fail with CUDA_ERROR_OUT_OF_MEMORY; "launch:N" makes the launch after N
+// fail with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES (not sticky); "sticky:N" makes the kernel run after N
+// fault with CUDA_ERROR_ILLEGAL_ADDRESS (sticky), as a crashing kernel would. Counted from when set.
+struct FaultPlan {
+    std::string kind;
+    long after = -1;
+    long seen = 0;
+};
+FaultPlan fault_plan;
+long kernel_runs = 0;  // kernels run since the library loaded (StandIn.kernelRuns)
+
+void set_fault(const char* spec) {
+    fault_plan = FaultPlan();
+    if (spec == nullptr || *spec == 0) return;
+    std::string s = spec;
+    size_t colon = s.find(':');
+    if (colon == std::string::npos) return;
+    fault_plan.kind = s.substr(0, colon);
+    fault_plan.after = std::atol(s.c_str() + colon + 1);
+}
+
+// Whether the next event of this kind is the injected fault.
+bool inject(const char* kind) {
+    if (fault_plan.after < 0 || fault_plan.kind != kind) return false;
+    if (fault_plan.seen++ != fault_plan.after) return false;
+    fault_plan.after = -1;  // once
+    return true;
+}
 
 void note(const std::string& what) {
     report_count++;
@@ -424,6 +455,8 @@ void reset_context() {
     for (Module* m : modules) delete m;
     modules.clear();
     sticky = OK;
+    report.clear();  // the report describes the live context: its first line is the root cause of a failure
+    report_count = 0;
 }
 
 // Kernel names a module image contains: fatbins, cubins and PTX hold them as plain strings; a
@@ -562,6 +595,11 @@ API cuInit(unsigned flags) {
     if (const char* v = std::getenv("HYBRIDSAM_STANDIN_DRIVER")) driver_version = std::atoi(v);
     if (const char* v = std::getenv("HYBRIDSAM_STANDIN_SM")) compute_capability = std::atoi(v);
     if (const char* v = std::getenv("HYBRIDSAM_STANDIN_MEMORY_MB")) capacity = (uint64_t) std::atoll(v) << 20;
+    static bool fault_read = false;
+    if (!fault_read) {
+        fault_read = true;
+        set_fault(std::getenv("HYBRIDSAM_STANDIN_FAULT"));
+    }
     initialized = true;
     return OK;
 }
@@ -977,6 +1015,10 @@ API cuMemAlloc_v2(CUdeviceptr* out, size_t bytes) {
     if (int rc = refuse_in_capture("cuMemAlloc")) return rc;
     if (out == nullptr || bytes == 0) return INVALID_VALUE;
     if (live_bytes + bytes > capacity) return OUT_OF_MEMORY;
+    if (inject("alloc")) {
+        note("cuMemAlloc: injected fault (out of memory)");
+        return OUT_OF_MEMORY;
+    }
     uint64_t start = (bump + ALIGN - 1) / ALIGN * ALIGN;
     uint64_t end = start + bytes + RED_ZONE;
     if (end > ARENA_BYTES) {
@@ -1229,6 +1271,10 @@ API cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
     }
     if (extra != nullptr) return NOT_SUPPORTED;
     if (!sig.empty() && params == nullptr) return INVALID_VALUE;
+    if (inject("launch")) {
+        note(name + ": injected fault (launch refused)");
+        return 701;  // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
+    }
     // arguments are read now (the driver copies them at launch); pointers are checked when it runs
     std::vector<uintptr_t> pointers;
     std::function<void()> body = standin_kernels::bind(name, params, pointers);
@@ -1245,6 +1291,11 @@ API cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                       + (e != nullptr ? " (use after free)" : in_arena(a) ? "" : "; a host pointer passed as a device pointer?"));
                 return ILLEGAL_ADDRESS;
             }
+        }
+        kernel_runs++;
+        if (inject("sticky")) {
+            fault(what + ": injected fault (the kernel crashed)");
+            return ILLEGAL_ADDRESS;
         }
         running = what.c_str();
         violations = 0;
@@ -1327,6 +1378,18 @@ JNI(void, clearReport)(JNIEnv*, jclass) {
     std::lock_guard<std::recursive_mutex> g(big_lock);
     report.clear();
     report_count = 0;
+}
+
+JNI(void, injectFault)(JNIEnv* env, jclass, jstring spec) {
+    std::lock_guard<std::recursive_mutex> g(big_lock);
+    const char* c = spec == nullptr ? nullptr : env->GetStringUTFChars(spec, nullptr);
+    set_fault(c);
+    if (c != nullptr) env->ReleaseStringUTFChars(spec, c);
+}
+
+JNI(jlong, kernelRuns)(JNIEnv*, jclass) {
+    std::lock_guard<std::recursive_mutex> g(big_lock);
+    return kernel_runs;
 }
 
 JNI(jint, liveAllocations)(JNIEnv*, jclass) {

@@ -408,13 +408,21 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     @Override
     public void close() {
-        evaluator.close();
-        try {
-            dropGraphs();
-            cacheScope.close();
-        } finally {
-            scope.close();
-            if (ownedDevice != null) ownedDevice.close();
+        // every step runs whatever the others throw (after a fault every free fails): the device,
+        // and with it the GPU context, is released last and always
+        RuntimeException first = null;
+        List<Runnable> steps = List.of(evaluator::close, this::dropGraphs, () -> cacheScope.close(), scope::close,
+                () -> {
+                    if (ownedDevice != null) ownedDevice.close();
+                });
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
         }
+        if (first != null) throw first;
     }
 }

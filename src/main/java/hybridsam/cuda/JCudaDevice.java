@@ -169,8 +169,9 @@ public final class JCudaDevice implements Device {
     static DeviceException failure(int rc, String call) {
         String found = StandIn.active() ? StandIn.lastReport() : "";
         if (!found.isEmpty()) {
+            // the first thing the stand-in reported in this context is the cause; later lines are its echoes
             String[] lines = found.split("\\R");
-            found = " (stand-in: " + lines[lines.length - 1] + ")";
+            found = " (stand-in: " + lines[0] + (lines.length > 1 ? "; " + (lines.length - 1) + " more in its report" : "") + ")";
         }
         return new DeviceException(call + " failed: " + CUresult.stringFor(rc) + found, rc);
     }

@@ -124,6 +124,17 @@ public final class StandIn {
 
     static native void clearReport();
 
+    /**
+     * Injects one fault into the stand-in driver, counted from now: "alloc:N" (the allocation after
+     * N fails, out of memory), "launch:N" (the launch after N is refused), "sticky:N" (the kernel run
+     * after N faults, and the context is lost); "" clears it. HYBRIDSAM_STANDIN_FAULT sets the
+     * same at start.
+     */
+    public static native void injectFault(String spec);
+
+    /** Kernels the stand-in has run in this process (to place an injected fault). */
+    public static native long kernelRuns();
+
     /** Device allocations not freed yet (for leak checks). */
     static native int liveAllocations();
 
