@@ -1,0 +1,76 @@
+package hybridsam.train;
+
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.OdeHybrid;
+
+import java.util.Locale;
+
+/**
+ * The memory a CPU training run will take, estimated before anything is allocated, so that an
+ * option combination that cannot fit (many replicas of a wide network, a long rollout) is refused
+ * with the bytes it would need instead of dying with OutOfMemoryError half way, and a size that
+ * overflows a Java array is refused instead of wrapping to a negative length.
+ */
+public final class MemoryBudget {
+    /** What a Java array can hold (the JVM's limit sits a few elements below Integer.MAX_VALUE). */
+    static final long MAX_ARRAY = Integer.MAX_VALUE - 8L;
+
+    private MemoryBudget() {
+    }
+
+    /** Bytes of one thread's rollout workspace for a chunk of samples (the arrays of OdeChunk). */
+    static long chunkBytes(OdeHybrid model, int frames, int chunk, String options) {
+        long D = model.stateDim(), C = chunk, H = model.corrector().hiddenUnits();
+        long steps = (long) (frames - 1) * model.stepsPerFrame();
+        long stageIn = steps * 4 * D * C, hidden = steps * 4 * H * C;
+        if (stageIn > MAX_ARRAY || hidden > MAX_ARRAY) {
+            throw new ConfigException(String.format(Locale.ROOT, "%s: a rollout of %d RK4 steps (%d frames x %d steps per frame)"
+                    + " with %d hidden units keeps %d activations per chunk of %d samples, more than a Java array holds (%d);"
+                    + " use a larger --rk4-step, fewer frames or a narrower network", options, steps, frames - 1,
+                    model.stepsPerFrame(), H, Math.max(stageIn, hidden), chunk, MAX_ARRAY));
+        }
+        long small = (frames - 1L) * D * C + 16 * D * C + 2L * model.corrector().maxWidth() * C;
+        long lanes = (long) model.corrector().parameterCount() * 16;
+        return 4 * (stageIn + hidden + small + lanes);
+    }
+
+    /**
+     * Bytes a run of K replicas with minibatches of B over sequences of the given frames needs on
+     * `threads` threads: the optimizer's and the rules' arrays (about 12 per parameter vector), the
+     * per-chunk gradient partials of one step, and each thread's workspace.
+     */
+    public static long cpuBytes(OdeHybrid model, int K, int B, int frames, int threads, String options) {
+        long P = model.parameterCount();
+        if ((long) K * P > MAX_ARRAY) {
+            throw new ConfigException(String.format(Locale.ROOT, "%s: %d replicas x %d parameters = %d values, more than a Java"
+                    + " array holds (%d); lower --replicas or narrow --hidden", options, K, P, (long) K * P, MAX_ARRAY));
+        }
+        int chunk = CpuOdeBackend.chunkFor(B);
+        long nChunks = (B + chunk - 1) / chunk;
+        long vectors = 12L * K * P * 4;
+        long partials = (long) K * nChunks * P * 4;
+        return vectors + partials + Math.max(1, threads) * chunkBytes(model, frames, chunk, options);
+    }
+
+    /**
+     * Refuses a run whose estimate exceeds what this JVM may still allocate, naming the options,
+     * the bytes it would need and what there is.
+     */
+    public static void checkCpu(OdeHybrid model, int K, int B, int frames, int threads, String options) {
+        long need = cpuBytes(model, K, B, frames, threads, options);
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > available) {
+            throw new ConfigException(String.format(Locale.ROOT, "%s: training would need about %s of memory and this JVM has"
+                    + " %s left (maximum heap %s); lower --replicas, --batch or --threads, narrow --hidden, or give Java more"
+                    + " memory (HYBRIDSAM_JAVA_OPTS=-Xmx...)", options, bytes(need), bytes(available), bytes(rt.maxMemory())));
+        }
+    }
+
+    /** "1.5 GB (1,610,612,736 bytes)". */
+    static String bytes(long b) {
+        String unit = b >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GB", b / (double) (1L << 30))
+                : String.format(Locale.ROOT, "%.1f MB", b / (double) (1L << 20));
+        return String.format(Locale.ROOT, "%s (%,d bytes)", unit, b);
+    }
+}
