@@ -6,6 +6,7 @@ import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
 import hybridsam.io.DatasetStore;
 import hybridsam.io.Json;
+import hybridsam.io.RunLock;
 import hybridsam.model.OdeHybrid;
 import hybridsam.tasks.Task;
 import hybridsam.tasks.Tasks;
@@ -15,7 +16,12 @@ import hybridsam.train.DivergenceException;
 import hybridsam.train.Trainer;
 import hybridsam.train.TrainingEngine;
 
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,12 +33,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /** The `hybridsam` command line: generate, train, evaluate, devices. */
 public final class Main {
     public static final int OK = 0, FAILED = 1, BAD_INPUT = 2, DIVERGED = 3, CANNOT_WRITE = 4;
 
+    /** The files a run writes into its folder (their leftover temp files are removed on start). */
+    private static final List<String> RUN_FILES = List.of("config.json", Checkpoint.FILE, "results.json");
+
     private final PrintStream out, err;
+    /** Standard output's stream when main() made it, to say why writing to it failed. */
+    private WatchedOutput watched;
 
     public Main(PrintStream out, PrintStream err) {
         this.out = out;
@@ -40,11 +52,74 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(new Main(System.out, System.err).run(args));
+        String enc = System.getProperty("sun.stdout.encoding");
+        java.nio.charset.Charset cs;
+        try {
+            cs = enc == null ? java.nio.charset.Charset.defaultCharset() : java.nio.charset.Charset.forName(enc);
+        } catch (RuntimeException e) {
+            cs = java.nio.charset.Charset.defaultCharset();
+        }
+        WatchedOutput w = new WatchedOutput(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 13));
+        Main m = new Main(new PrintStream(w, true, cs), System.err);
+        m.watched = w;
+        System.exit(m.run(args));
     }
 
-    /** Runs one command and returns its exit status; never calls System.exit. */
+    /** Remembers the last failure of the stream below (PrintStream only keeps a flag). */
+    private static final class WatchedOutput extends FilterOutputStream {
+        volatile IOException failure;
+
+        WatchedOutput(OutputStream o) {
+            super(o);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Runs one command and returns its exit status; never calls System.exit. Standard output that
+     * cannot be written (a closed pipe, a full disk) makes a successful command exit 4.
+     */
     public int run(String... argv) {
+        int status = runCommand(argv);
+        if (out.checkError()) {
+            IOException why = watched == null ? null : watched.failure;
+            err.println("hybridsam" + (argv.length > 0 ? " " + argv[0] : "") + ": cannot write to standard output: "
+                    + (why != null ? AtomicFiles.reason(why) : "the stream failed (closed, or the disk is full)"));
+            if (status == OK) status = CANNOT_WRITE;
+        }
+        return status;
+    }
+
+    private int runCommand(String... argv) {
         List<String> args = Arrays.asList(argv);
         if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
             out.print(Help.MAIN);
@@ -71,14 +146,16 @@ public final class Main {
                     err.println("hybridsam: unknown command '" + cmd + "' (commands: generate, train, evaluate, devices; see --help)");
                     return BAD_INPUT;
             }
-        } catch (ConfigException | DataException e) {
+        } catch (ConfigException | DataException | RunLock.InUseException e) {
             err.println("hybridsam " + cmd + ": " + e.getMessage());
             return BAD_INPUT;
         } catch (Json.ParseException e) {
             err.println("hybridsam " + cmd + ": malformed JSON: " + e.getMessage());
             return BAD_INPUT;
         } catch (UncheckedIOException e) {
-            err.println("hybridsam " + cmd + ": " + e.getMessage());
+            // the message names what could not be written; make sure it also says why
+            String m = e.getMessage(), why = AtomicFiles.reason(e.getCause());
+            err.println("hybridsam " + cmd + ": " + m + (m.contains(why) ? "" : " (" + why + ")"));
             return CANNOT_WRITE;
         } catch (hybridsam.cuda.DeviceException e) {
             // out of memory names the bytes and a remedy; other driver errors name the call
@@ -94,6 +171,7 @@ public final class Main {
             if (args.size() != 2 || i != 0) {
                 throw new ConfigException("--resume DIR takes no other options: the run continues with the settings it started with");
             }
+            if (args.get(1).isBlank()) throw new ConfigException("--resume: empty value (give the run's folder)");
             resume = Path.of(args.get(1));
             args = RunSetup.argsOf(resume);
         }
@@ -103,75 +181,92 @@ public final class Main {
         Path dir = resume != null ? resume
                 : Path.of(o.string("--out", "runs/" + setup.task.name() + "-" + setup.methodLabel()
                         + (K == 1 ? "-seed" + setup.seed : "-replicas" + K)));
-        if (resume == null && isRun(dir)) {
-            throw new ConfigException("--out " + dir + " already holds a run; choose another --out, or continue it with: hybridsam train --resume " + dir);
+        if (resume == null && o.has("--out") && o.string("--out", "").isBlank()) {
+            throw new ConfigException("--out: empty value (give the folder the run writes to)");
         }
-        if (resume != null && Files.exists(dir.resolve("results.json"))) {
-            throw new ConfigException(dir + " has already finished (results.json is there)");
-        }
+        RunLock.checkFree(dir);
+        refuseOccupied(dir, resume);
+        if (resume != null) setup.resuming(dir); // config.json's record and the checkpoint against the run's task, shapes and data
         checkWritable(dir);
         RunSetup.Data data = setup.loadData();
         OdeHybrid model = setup.model(data);
         Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.science().theta(),
                 data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, setup.seeds.clone());
-        Checkpoint checkpoint = resume != null ? Checkpoint.read(dir) : null;
         boolean dirExisted = Files.exists(dir);
-        try (TrainingEngine engine = setup.engine(model, data, err)) {
-            Map<String, Object> config = setup.describe(data, model);
-            config.put("backend", engine.describe());
-            if (resume == null) {
-                writeJson(dir, "config.json", config);
+        try (RunLock lock = lock(dir)) {
+            // again, now that no other run can change the folder
+            refuseOccupied(dir, resume);
+            removeLeftoverTemps(dir);
+            Checkpoint checkpoint = null;
+            if (resume != null) {
+                if (Files.exists(dir.resolve(Checkpoint.FILE))) {
+                    checkpoint = Checkpoint.read(dir);
+                } else {
+                    err.println("hybridsam: " + dir + " has no checkpoint (the run stopped before its first epoch ended);"
+                            + " starting it from the beginning with its recorded settings");
+                }
             }
-            boolean quiet = o.flag("--quiet");
-            int logEvery = o.intValue("--log-every", 10);
-            ProgressLine progress = new ProgressLine(err, System.console() != null && !quiet, quiet, logEvery, setup.task.science().theta().names());
-            err.println("hybridsam: training " + setup.task.name() + " with " + setup.methodLabel()
-                    + (K == 1 ? "" : ", " + K + " replicas (seeds " + ReplicaSummary.seedRange(setup.seeds) + ")")
-                    + " on " + engine.describe() + ", " + setup.epochs + " epochs, batch " + setup.batch
-                    + (resume != null ? ", resuming after epoch " + checkpoint.epochsDone() : "") + "; output in " + dir);
-            long t0 = System.nanoTime();
-            Trainer trainer = new Trainer(engine, plan, dir, progress);
-            List<Map<String, Object>> results;
-            try {
-                results = trainer.run(checkpoint);
-            } catch (DivergenceException e) {
+            try (TrainingEngine engine = setup.engine(model, data, err)) {
+                Map<String, Object> config = setup.describe(data, model);
+                config.put("backend", engine.describe());
+                if (resume == null) {
+                    writeJson(dir, "config.json", config);
+                }
+                boolean quiet = o.flag("--quiet");
+                int logEvery = o.intValue("--log-every", 10);
+                ProgressLine progress = new ProgressLine(err, System.console() != null && !quiet, quiet, logEvery, setup.task.science().theta().names());
+                err.println("hybridsam: training " + setup.task.name() + " with " + setup.methodLabel()
+                        + (K == 1 ? "" : ", " + K + " replicas (seeds " + ReplicaSummary.seedRange(setup.seeds) + ")")
+                        + " on " + engine.describe() + ", " + setup.epochs + " epochs, batch " + setup.batch
+                        + (checkpoint != null ? ", resuming after epoch " + checkpoint.epochsDone() : resume != null ? ", from the beginning" : "")
+                        + "; output in " + dir);
+                long t0 = System.nanoTime();
+                Trainer trainer = new Trainer(engine, plan, dir, progress);
+                List<Map<String, Object>> results;
+                try {
+                    results = trainer.run(checkpoint);
+                } catch (DivergenceException e) {
+                    progress.finishLine();
+                    err.println("hybridsam train: " + e.getMessage());
+                    boolean kept = Files.exists(dir.resolve(Checkpoint.FILE));
+                    if (!kept && resume == null) removeFreshRun(dir, dirExisted);
+                    err.println(kept
+                            ? "  the last good checkpoint (end of epoch " + (e.epoch - 1) + ") is kept in " + dir.resolve(Checkpoint.FILE)
+                            : resume == null ? "  no checkpoint was written (it diverged in the first epoch), so nothing is left in " + dir
+                            : "  no checkpoint was written (it diverged in the first epoch); " + dir + " keeps its config.json");
+                    err.println("  try a smaller --lr-nn / --lr-theta, a gradient clip (--clip 5), or a smaller --rho");
+                    return DIVERGED;
+                }
                 progress.finishLine();
-                err.println("hybridsam train: " + e.getMessage());
-                boolean kept = Files.exists(dir.resolve(Checkpoint.FILE));
-                if (!kept && resume == null) removeFreshRun(dir, dirExisted);
-                err.println(kept
-                        ? "  the last good checkpoint (end of epoch " + (e.epoch - 1) + ") is kept in " + dir.resolve(Checkpoint.FILE)
-                        : "  no checkpoint was written (it diverged in the first epoch), so nothing is left in " + dir);
-                err.println("  try a smaller --lr-nn / --lr-theta, a gradient clip (--clip 5), or a smaller --rho");
-                return DIVERGED;
+                double wall = (System.nanoTime() - t0) / 1e9;
+                Map<String, Object> res = new LinkedHashMap<>(config);
+                if (K == 1) {
+                    res.putAll(results.get(0));
+                } else {
+                    res.put("replicas", ReplicaSummary.merge(config, results));
+                    res.put("summary", ReplicaSummary.of(results, setup));
+                }
+                res.put("wall_seconds", wall);
+                res.put("train_seconds", trainer.trainSeconds());
+                res.put("steps", trainer.steps());
+                res.put("steps_per_second", trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
+                long gradsPerStep = 0;
+                for (var rule : setup.rules) gradsPerStep += rule.method().perturbs() ? 2 : 1;
+                if (K > 1) res.put("replica_steps_per_second", K * trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
+                res.put("gradient_evaluations", trainer.steps() * gradsPerStep);
+                writeJson(dir, "results.json", res);
+                if (K == 1) printSummary(res, setup.task.science().theta().names());
+                else ReplicaSummary.printTable(out, res, setup);
+                return OK;
             }
-            progress.finishLine();
-            double wall = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> res = new LinkedHashMap<>(config);
-            if (K == 1) {
-                res.putAll(results.get(0));
-            } else {
-                res.put("replicas", ReplicaSummary.merge(config, results));
-                res.put("summary", ReplicaSummary.of(results, setup));
-            }
-            res.put("wall_seconds", wall);
-            res.put("train_seconds", trainer.trainSeconds());
-            res.put("steps", trainer.steps());
-            res.put("steps_per_second", trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
-            long gradsPerStep = 0;
-            for (var rule : setup.rules) gradsPerStep += rule.method().perturbs() ? 2 : 1;
-            if (K > 1) res.put("replica_steps_per_second", K * trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
-            res.put("gradient_evaluations", trainer.steps() * gradsPerStep);
-            writeJson(dir, "results.json", res);
-            if (K == 1) printSummary(res, setup.task.science().theta().names());
-            else ReplicaSummary.printTable(out, res, setup);
-            return OK;
         }
     }
 
     /**
      * A run that diverged before its first checkpoint has nothing worth keeping: remove its
      * config.json (and the folder, if this run created it) so the same --out can be used again.
+     * (While the run holds the folder's lock, the lock file is still there; releasing the lock
+     * removes it, and the folder if the lock created it, when nothing else is left.)
      */
     private static void removeFreshRun(Path dir, boolean dirExisted) {
         try {
@@ -186,6 +281,45 @@ public final class Main {
         }
     }
 
+    /** Refuses a folder that a new run (resume == null) or a resume must not write into. */
+    private static void refuseOccupied(Path dir, Path resume) {
+        if (resume == null && isRun(dir)) {
+            if (Files.exists(dir.resolve("config.json")) && !Files.exists(dir.resolve(Checkpoint.FILE))
+                    && !Files.exists(dir.resolve("results.json"))) {
+                throw new ConfigException("--out " + dir + " holds a run that stopped before its first checkpoint (config.json, no "
+                        + Checkpoint.FILE + "); continue it with: hybridsam train --resume " + dir
+                        + " (it starts from the beginning with its recorded settings), or delete " + dir.resolve("config.json")
+                        + " to start a new run there");
+            }
+            throw new ConfigException("--out " + dir + " already holds a run; choose another --out, or continue it with: hybridsam train --resume " + dir);
+        }
+        if (resume != null && Files.exists(dir.resolve("results.json"))) {
+            throw new ConfigException(dir + " has already finished (results.json is there)");
+        }
+    }
+
+    /** Locks the run folder (creating it) for the rest of the run; another run holding it is refused. */
+    private static RunLock lock(Path dir) {
+        try {
+            return RunLock.acquire(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir + ": " + AtomicFiles.reason(e), e);
+        }
+    }
+
+    /** Deletes the temp files that killed atomic writes of the run's own files left in dir. */
+    private void removeLeftoverTemps(Path dir) {
+        try {
+            List<Path> removed = AtomicFiles.removeLeftoverTemps(dir, RUN_FILES);
+            if (!removed.isEmpty()) {
+                err.println("hybridsam: removed " + removed.size() + " temporary file" + (removed.size() == 1 ? "" : "s")
+                        + " left in " + dir + " by an interrupted write");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clean " + dir + ": " + AtomicFiles.reason(e), e);
+        }
+    }
+
     private static boolean isRun(Path dir) {
         return Files.exists(dir.resolve("config.json")) || Files.exists(dir.resolve("results.json"))
                 || Files.exists(dir.resolve(Checkpoint.FILE));
@@ -195,8 +329,11 @@ public final class Main {
     static void checkWritable(Path dir) {
         Path p = dir.toAbsolutePath();
         while (p != null && !Files.exists(p)) p = p.getParent();
-        if (p == null || !Files.isDirectory(p) || !Files.isWritable(p)) {
-            throw new ConfigException("--out " + dir + ": cannot write there (" + (p == null ? "no such place" : p + " is not a writable folder") + ")");
+        String why = p == null ? "no such place"
+                : !Files.isDirectory(p) ? p + " is a file, not a folder"
+                : !Files.isWritable(p) ? "Permission denied (" + p + " is not writable)" : null;
+        if (why != null) {
+            throw new UncheckedIOException("--out " + dir + ": cannot write there: " + why, new IOException(why));
         }
     }
 
@@ -205,7 +342,7 @@ public final class Main {
             Files.createDirectories(dir);
             AtomicFiles.writeString(dir.resolve(name), Json.write(m) + "\n");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir.resolve(name) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write " + dir.resolve(name) + ": " + AtomicFiles.reason(e), e);
         }
     }
 
@@ -229,8 +366,12 @@ public final class Main {
         String preset = o.choice("--preset", "full", "full", "small");
         long seed = o.integer("--seed", 0);
         Path root = o.has("--cache") ? Path.of(o.string("--cache", null)) : DatasetStore.defaultCacheRoot();
+        if (o.has("--out") && o.string("--out", "").isBlank()) {
+            // Path.of("") is the working folder, which saving would replace
+            throw new ConfigException("--out: empty value (give the folder to write the data set to)");
+        }
         Path dir = o.has("--out") ? Path.of(o.string("--out", null)) : root.resolve(task.name() + "-" + preset + "-seed" + seed);
-        if (Files.exists(dir.resolve(DatasetStore.MANIFEST))) {
+        if (existingDataSet(dir, task, preset, seed)) {
             out.println(dir.toAbsolutePath() + " (already there; delete it to regenerate)");
             return OK;
         }
@@ -238,12 +379,62 @@ public final class Main {
         Dataset d = task.generate(preset, seed);
         try {
             Files.createDirectories(dir.toAbsolutePath().getParent());
+            // DatasetStore.save publishes a staging folder in dir's place and deletes whatever
+            // dir held, so it is only reached for a new or empty folder (existingDataSet)
             DatasetStore.save(dir, d);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write " + dir + ": " + AtomicFiles.reason(e), e);
         }
         out.println(dir.toAbsolutePath());
         return OK;
+    }
+
+    /**
+     * Whether dir already holds the complete data set generate would write (true: nothing to
+     * do). A new or empty folder gives false; anything else is refused, since saving replaces the
+     * folder: a file, a folder with other things in it (a run, someone's files), a damaged data set
+     * or one of other settings.
+     */
+    private static boolean existingDataSet(Path dir, Task task, String preset, long seed) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            String why = dir.toAbsolutePath() + " is a file, not a folder";
+            throw new UncheckedIOException("--out " + dir + ": cannot write there: " + why, new IOException(why));
+        }
+        if (!Files.isDirectory(dir)) return false;
+        List<String> entries;
+        try (Stream<Path> s = Files.list(dir)) {
+            entries = s.map(p -> p.getFileName() + (Files.isDirectory(p) ? "/" : "")).sorted().toList();
+        } catch (IOException e) {
+            throw new DataException(dir + ": cannot list the folder: " + AtomicFiles.reason(e), e);
+        }
+        if (entries.isEmpty()) return false;
+        if (!entries.contains(DatasetStore.MANIFEST)) {
+            throw new ConfigException(dir + " is not empty and holds no data set (it holds " + listing(entries)
+                    + "); generate writes only into a new or empty folder and has changed nothing: choose another --out");
+        }
+        Dataset there;
+        try {
+            there = DatasetStore.load(dir);
+        } catch (DataException e) {
+            throw new DataException(dir + " holds an incomplete or damaged data set (" + e.getMessage()
+                    + "); nothing was changed: delete " + dir + " to regenerate it, or choose another --out", e);
+        }
+        Map<String, Object> m = there.manifest();
+        boolean same = task.name().equals(m.get("task")) && preset.equals(m.get("preset"))
+                && m.get("seed") instanceof Number n && n.longValue() == seed && n.doubleValue() == seed;
+        if (!same) {
+            throw new ConfigException(dir + " holds another data set (task " + m.get("task") + ", preset " + m.get("preset")
+                    + ", seed " + m.get("seed") + "), not --task " + task.name() + " --preset " + preset + " --seed " + seed
+                    + "; nothing was changed: choose another --out");
+        }
+        return true;
+    }
+
+    /** The first few names of a folder's listing, for messages. */
+    private static String listing(List<String> entries) {
+        int show = Math.min(entries.size(), 8);
+        String s = String.join(", ", entries.subList(0, show));
+        return entries.size() > show ? s + " and " + (entries.size() - show) + " more" : s;
     }
 
     private int evaluate(List<String> args) {

@@ -8,6 +8,7 @@ import hybridsam.cuda.NnEngine;
 import hybridsam.cuda.NnEngines;
 import hybridsam.cuda.StandIn;
 import hybridsam.io.DataException;
+import hybridsam.io.DataFingerprint;
 import hybridsam.io.Dataset;
 import hybridsam.io.DatasetStore;
 import hybridsam.io.Json;
@@ -20,6 +21,7 @@ import hybridsam.model.ThetaSpec;
 import hybridsam.tasks.Task;
 import hybridsam.tasks.TaskDefaults;
 import hybridsam.tasks.Tasks;
+import hybridsam.train.Checkpoint;
 import hybridsam.train.ConfigException;
 import hybridsam.train.CpuTrainingEngine;
 import hybridsam.train.Method;
@@ -72,6 +74,9 @@ final class RunSetup {
     final MlpShape corrector;
     final double rk4Step;
     final double[] thetaInit;
+    /** Set by {@link #resuming}: the data the run started with, which {@link #loadData} insists on. */
+    private DataFingerprint recordedData;
+    private Map<String, Object> recordedShapes;
 
     RunSetup(Options o) {
         this.options = o;
@@ -238,25 +243,37 @@ final class RunSetup {
 
     /** The three splits and what the manifest says about θ and the frame spacing. */
     record Data(Path dir, Map<String, Object> manifest, Sequences train, Sequences valid, Sequences test,
-                double frameDt, double[] thetaStar, double[] thetaMn) {
+                double frameDt, double[] thetaStar, double[] thetaMn, DataFingerprint fingerprint) {
+    }
+
+    /** The data folder the options name, absolute and normalized: --data, or the task's folder in the cache. */
+    Path resolvedDataDir() {
+        Path d = dataDir != null ? dataDir : cacheRoot.resolve(task.name() + "-" + preset + "-seed" + dataSeed);
+        return d.toAbsolutePath().normalize();
     }
 
     Data loadData() {
-        Path dir;
+        Path dir = resolvedDataDir();
         Dataset ds;
-        if (dataDir != null) {
-            dir = dataDir.toAbsolutePath();
+        DataFingerprint fingerprint;
+        if (recordedData != null) {
+            // resuming: the data must be the ones the run started with, byte for byte
+            if (dataDir == null && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST))) loadOrCreate(dir);
+            fingerprint = DataFingerprint.of(dir, recordedData.files().keySet());
+            List<String> diff = fingerprint.differencesFrom(recordedData);
+            if (!diff.isEmpty()) {
+                throw new DataException(dir + ": data changed since the run started: " + String.join("; ", diff)
+                        + " (data fingerprint " + DataFingerprint.shortDigest(recordedData.digest()) + " at the start, now "
+                        + DataFingerprint.shortDigest(fingerprint.digest()) + "); resume only with the data the run started with");
+            }
             ds = DatasetStore.load(dir);
         } else {
-            dir = cacheRoot.resolve(task.name() + "-" + preset + "-seed" + dataSeed).toAbsolutePath();
-            try {
-                ds = DatasetStore.loadOrCreate(dir, () -> task.generate(preset, dataSeed));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write the data cache " + dir + ": " + e.getMessage(), e);
-            }
+            ds = dataDir != null ? DatasetStore.load(dir) : loadOrCreate(dir);
+            fingerprint = DataFingerprint.of(dir, DataFingerprint.filesOf(ds.manifest()));
         }
         String where = dir.resolve(DatasetStore.MANIFEST).toString();
         Map<String, Object> m = ds.manifest();
+        Tasks.checkData(task, m, where);  // data of another task say so before any shape or count is compared
         int D = task.science().stateDim();
         Sequences train = sequences(ds, "train_obs", dir, D);
         Sequences valid = sequences(ds, "valid_obs", dir, D);
@@ -268,11 +285,7 @@ final class RunSetup {
         } else {
             frameDt = Json.number(m, "frame_dt", where);
         }
-        double ratio = frameDt / rk4Step;
-        if (!(frameDt > 0) || Math.abs(ratio - Math.rint(ratio)) > 1e-6 || Math.rint(ratio) < 1) {
-            throw new DataException(where + ": frame_dt " + frameDt + " is not a positive multiple of the RK4 step "
-                    + rk4Step + " (set --rk4-step)");
-        }
+        Tasks.stepsPerFrame(frameDt, rk4Step, where + " (frame_dt)");
         int nTheta = task.science().theta().size();
         double[] star = m.containsKey("theta_star") ? Json.doubles(m, "theta_star", where) : null;
         double[] mn = m.containsKey("theta_mn") ? Json.doubles(m, "theta_mn", where) : null;
@@ -285,7 +298,36 @@ final class RunSetup {
         if (m.containsKey("task") && !task.name().equals(m.get("task"))) {
             throw new DataException(where + ": data are for task '" + m.get("task") + "', not '" + task.name() + "'");
         }
-        return new Data(dir, m, train, valid, test, frameDt, star, mn);
+        Data data = new Data(dir, m, train, valid, test, frameDt, star, mn, fingerprint);
+        if (recordedShapes != null) {
+            Map<String, Object> now = shapes(data);
+            for (Map.Entry<String, Object> e : now.entrySet()) {
+                Object was = recordedShapes.get(e.getKey());
+                if (!e.getValue().equals(was)) {
+                    throw new DataException(dir.resolve(e.getKey() + ".npy") + ": shape " + e.getValue() + " differs from "
+                            + was + " recorded when the run started");
+                }
+            }
+        }
+        return data;
+    }
+
+    private Dataset loadOrCreate(Path dir) {
+        try {
+            return DatasetStore.loadOrCreate(dir, () -> task.generate(preset, dataSeed));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the data cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The three arrays' shapes, as config.json records them. */
+    private static Map<String, Object> shapes(Data data) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        for (String split : List.of("train", "valid", "test")) {
+            Sequences q = split.equals("train") ? data.train() : split.equals("valid") ? data.valid() : data.test();
+            s.put(split + "_obs", List.of((long) q.count(), (long) q.frames(), (long) q.dim()));
+        }
+        return s;
     }
 
     private static Sequences sequences(Dataset ds, String name, Path dir, int D) {
@@ -301,7 +343,8 @@ final class RunSetup {
     }
 
     OdeHybrid model(Data data) {
-        return new OdeHybrid(task.science(), corrector, rk4Step, (int) Math.rint(data.frameDt() / rk4Step));
+        return new OdeHybrid(task.science(), corrector, rk4Step,
+                Tasks.stepsPerFrame(data.frameDt(), rk4Step, data.dir().resolve(DatasetStore.MANIFEST) + " (frame_dt)"));
     }
 
     /** u at the middle of θ's box (or at --theta-init), then the corrector's seeded initialization. */
@@ -343,6 +386,10 @@ final class RunSetup {
      */
     TrainingEngine engine(OdeHybrid model, Data data, java.io.PrintStream notices) {
         String device = options.string("--device", "cpu");
+        // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
+        int B = Math.min(batch, data.train().count());
+        hybridsam.train.MemoryBudget.checkCpu(model, rules.length, B, data.train().frames(), threads,
+                "--replicas " + rules.length + " --hidden " + model.corrector().describe() + " --batch " + batch + " --threads " + threads);
         float[] start = initialParams(model);
         String nnOption = options.choice("--nn-engine", "kernels", "kernels", "cublas", "cudnn", "auto");
         if (device.equals("cpu") && !nnOption.equals("kernels") && !nnOption.equals("auto")) {
@@ -356,7 +403,7 @@ final class RunSetup {
                 // the stand-in is for seeing the GPU path run, never a silent choice of backend
                 notices.println("hybridsam: cuda is the CPU stand-in (" + StandIn.ENV + "=1); --device auto trains on the CPU"
                         + " (--device cuda runs the GPU path on the stand-in)");
-                return new CpuTrainingEngine(new CpuOdeBackend(model, threads), data.train(), rules, start);
+                return cpuEngine(model, data, start);
             }
             if (v.available()) {
                 try {
@@ -368,17 +415,33 @@ final class RunSetup {
             if (device.equals("cuda")) throw new ConfigException("--device cuda: " + v.describe());
             notices.println("hybridsam: " + v.describe() + "; training on the CPU");
         }
+        return cpuEngine(model, data, start);
+    }
+
+    /** The CPU engine. */
+    private TrainingEngine cpuEngine(OdeHybrid model, Data data, float[] start) {
         return new CpuTrainingEngine(new CpuOdeBackend(model, threads), data.train(), rules, start);
     }
 
     /** Every setting of the run, for results.json. */
     Map<String, Object> describe(Data data, OdeHybrid model) {
+        refuseIgnoredOptions();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", task.name());
         m.put("preset", dataDir == null ? preset : "user data");
-        m.put("data", Map.of("dir", data.dir().toString(), "seed", dataDir == null ? (Object) dataSeed : "n/a",
-                "train", data.train().count(), "valid", data.valid().count(), "test", data.test().count(),
-                "frames", data.train().frames(), "frame_dt", data.frameDt()));
+        // what a resume checks: the resolved folder, the fingerprint of its files and the shapes
+        Map<String, Object> dm = new LinkedHashMap<>();
+        dm.put("dir", data.dir().toString());
+        dm.put("seed", dataDir == null ? (Object) dataSeed : "n/a");
+        dm.put("train", data.train().count());
+        dm.put("valid", data.valid().count());
+        dm.put("test", data.test().count());
+        dm.put("frames", data.train().frames());
+        dm.put("frame_dt", data.frameDt());
+        dm.put("shapes", shapes(data));
+        dm.put("fingerprint", data.fingerprint().digest());
+        dm.put("files", data.fingerprint().files());
+        m.put("data", dm);
         if (replicas == 1) m.put("seed", seed);
         else m.put("replica_count", replicas);
         m.put("epochs", epochs);
@@ -402,6 +465,7 @@ final class RunSetup {
         mod.put("form", "ode-additive");
         mod.put("corrector", corrector.describe());
         mod.put("corrector_parameters", corrector.parameterCount());
+        mod.put("parameters", model.parameterCount());
         mod.put("integrator", "rk4");
         mod.put("rk4_step", rk4Step);
         mod.put("steps_per_frame", model.stepsPerFrame());
@@ -410,21 +474,193 @@ final class RunSetup {
         m.put("model", mod);
         if (data.thetaStar() != null) m.put("theta_star", data.thetaStar());
         if (data.thetaMn() != null) m.put("theta_mn", data.thetaMn());
-        m.put("args", options.args());
+        m.put("args", resolvedArgs(options.args()));
         return m;
     }
 
-    static List<String> argsOf(Path runDir) {
-        Path f = runDir.resolve("config.json");
-        if (!Files.isRegularFile(f)) throw new DataException(f + ": not found (is " + runDir + " a hybridsam run folder?)");
+    /** The options that choose data for the cache and are ignored when --data names the folder. */
+    private static final List<String> IGNORED_WITH_DATA = List.of("--preset", "--data-seed", "--cache");
+
+    /**
+     * Refuses options that would be silently ignored: --preset, --data-seed and --cache choose
+     * the generated data set, which --data replaces. (Checked for train only: evaluate --data
+     * replaces the data of a run that was started with a preset on purpose.)
+     */
+    void refuseIgnoredOptions() {
+        if (dataDir == null) return;
+        for (String name : IGNORED_WITH_DATA) {
+            if (options.has(name)) {
+                throw new ConfigException(name + " " + options.string(name, "") + " has no effect with --data " + dataDir
+                        + " (it chooses the generated data set, which --data replaces): give one or the other");
+            }
+        }
+    }
+
+    /**
+     * The command line as config.json records it: --data and --cache made absolute, so that a
+     * resume from another working folder reads the same folder.
+     */
+    static List<String> resolvedArgs(List<String> args) {
+        List<String> out = new java.util.ArrayList<>(args);
+        for (int i = 0; i < out.size(); i++) {
+            String a = out.get(i);
+            for (String name : List.of("--data", "--cache")) {
+                if (a.equals(name) && i + 1 < out.size()) {
+                    out.set(i + 1, absolute(out.get(i + 1)));
+                } else if (a.startsWith(name + "=")) {
+                    out.set(i, name + "=" + absolute(a.substring(name.length() + 1)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String absolute(String path) {
+        if (path.isBlank()) return path;
         try {
-            Map<String, Object> m = Json.object(Json.parse(Files.readString(f)), f.toString());
-            List<Object> a = Json.array(m, "args", f.toString());
-            return a.stream().map(String::valueOf).toList();
+            return Path.of(path).toAbsolutePath().normalize().toString();
+        } catch (java.nio.file.InvalidPathException e) {
+            return path;
+        }
+    }
+
+    /**
+     * Called by train --resume before anything is loaded: checks what config.json recorded when
+     * the run started against what its settings give now (task, the network's and the replicas'
+     * shapes, the resolved data folder) and reads and checks the checkpoint against them; keeps
+     * the data's fingerprint for {@link #loadData} to compare. Refuses with the file and field.
+     */
+    void resuming(Path runDir) {
+        Path f = runDir.resolve("config.json");
+        Map<String, Object> config = readConfig(f);
+        String recordedTask = text(f, config, "task");
+        if (!recordedTask.equals(task.name())) {
+            throw new DataException(f + ": the run started with task " + recordedTask + " (field \"task\"), its args now say "
+                    + task.name() + ": the task cannot change on resume");
+        }
+        Map<String, Object> data = object(f, config, "data");
+        Map<String, Object> mod = object(f, config, "model");
+        if (!data.containsKey("fingerprint")) {
+            throw new DataException(f + ": no data fingerprint (field \"data.fingerprint\"): the run was started by an older"
+                    + " hybridsam, so a resume cannot check its data; start the run again");
+        }
+        String digest = text(f, data, "data.fingerprint");
+        if (!DataFingerprint.wellFormed(digest) || digest.equals(DataFingerprint.MISSING)) {
+            throw new DataException(f + ": field \"data.fingerprint\" is not a SHA-256 fingerprint: \"" + digest + "\"");
+        }
+        Map<String, Object> fileMap = object(f, data, "data.files");
+        Map<String, String> files = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : fileMap.entrySet()) {
+            String field = "data.files." + e.getKey();
+            if (!(e.getValue() instanceof String v)) throw wrongType(f, field, "a string", e.getValue());
+            if (!DataFingerprint.wellFormed(v)) throw new DataException(f + ": field \"" + field + "\" is not a SHA-256 fingerprint: \"" + v + "\"");
+            files.put(e.getKey(), v);
+        }
+        if (!files.containsKey(DatasetStore.MANIFEST)) {
+            throw new DataException(f + ": field \"data.files\" lacks " + DatasetStore.MANIFEST);
+        }
+        Map<String, Object> shapes = object(f, data, "data.shapes");
+        for (Map.Entry<String, Object> e : shapes.entrySet()) {
+            if (!(e.getValue() instanceof List<?> l) || !l.stream().allMatch(x -> x instanceof Long)) {
+                throw wrongType(f, "data.shapes." + e.getKey(), "an array of integers", e.getValue());
+            }
+        }
+        String recordedDir = text(f, data, "data.dir");
+        String recordedCorrector = text(f, mod, "model.corrector");
+        long recordedParams = integer(f, mod, "model.parameters");
+        long recordedReplicas = config.containsKey("replica_count") ? integer(f, config, "replica_count") : 1;
+
+        int nTheta = task.science().theta().size();
+        int P = nTheta + corrector.parameterCount();
+        if (!recordedCorrector.equals(corrector.describe()) || recordedParams != P) {
+            throw new DataException(f + ": the network was " + recordedCorrector + " (" + recordedParams + " parameters, fields"
+                    + " \"model.corrector\" and \"model.parameters\") when the run started, its args now give "
+                    + corrector.describe() + " (" + P + "): the shapes cannot change on resume");
+        }
+        if (recordedReplicas != replicas) {
+            throw new DataException(f + ": the run started with " + recordedReplicas + " replica(s) (field \"replica_count\"),"
+                    + " its args now give " + replicas + ": the shapes cannot change on resume");
+        }
+        Path now = resolvedDataDir();
+        Path was;
+        try {
+            was = Path.of(recordedDir).toAbsolutePath().normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new DataException(f + ": field \"data.dir\" is not a path: " + e.getMessage());
+        }
+        if (!was.equals(now)) {
+            throw new DataException(f + ": the data folder resolved to " + recordedDir + " when the run started (field"
+                    + " \"data.dir\"), now to " + now
+                    + (dataDir == null ? " (another --cache or HYBRIDSAM_CACHE)" : " (--data " + dataDir + ")")
+                    + "; resume with the data the run started with");
+        }
+        // (a run that stopped before its first epoch ended has no checkpoint and starts again)
+        if (Files.exists(runDir.resolve(Checkpoint.FILE))) Checkpoint.read(runDir).checkShape(runDir, replicas, P, nTheta);
+        recordedData = new DataFingerprint(digest, files);
+        recordedShapes = shapes;
+    }
+
+    private static Map<String, Object> readConfig(Path f) {
+        if (!Files.isRegularFile(f)) throw new DataException(f + ": not found (is " + f.getParent() + " a hybridsam run folder?)");
+        try {
+            return Json.object(Json.parse(Files.readString(f)), f.toString());
         } catch (IOException e) {
             throw new DataException(f + ": cannot read: " + e.getMessage(), e);
         } catch (Json.ParseException e) {
             throw new DataException(f + ": malformed JSON: " + e.getMessage(), e);
         }
+    }
+
+    private static String text(Path f, Map<String, Object> m, String field) {
+        Object v = m.get(last(field));
+        if (!(v instanceof String s)) throw wrongType(f, field, "a string", v);
+        return s;
+    }
+
+    private static long integer(Path f, Map<String, Object> m, String field) {
+        Object v = m.get(last(field));
+        if (!(v instanceof Long l)) throw wrongType(f, field, "an integer", v);
+        return l;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> object(Path f, Map<String, Object> m, String field) {
+        Object v = m.get(last(field));
+        if (!(v instanceof Map)) throw wrongType(f, field, "an object", v);
+        return (Map<String, Object>) v;
+    }
+
+    private static String last(String field) {
+        return field.substring(field.lastIndexOf('.') + 1);
+    }
+
+    private static DataException wrongType(Path f, String field, String expected, Object v) {
+        String found = v == null ? "missing" : v instanceof String s ? "the string \"" + s + "\"" : v instanceof Map ? "an object"
+                : v instanceof List ? "an array" : v instanceof Boolean ? "the boolean " + v : "the number " + v;
+        return new DataException(f + ": field \"" + field + "\" must be " + expected + " but is " + found);
+    }
+
+    /**
+     * The command line a run was started with, from its config.json; every element must be a
+     * string and the options must still make a valid run (an edited config.json is refused with
+     * the file and the field, never half-used).
+     */
+    static List<String> argsOf(Path runDir) {
+        Path f = runDir.resolve("config.json");
+        if (!Files.isRegularFile(f)) throw new DataException(f + ": not found (is " + runDir + " a hybridsam run folder?)");
+        Map<String, Object> m = readConfig(f);
+        Object a = m.get("args");
+        if (!(a instanceof List<?> list)) throw wrongType(f, "args", "an array of strings", a);
+        List<String> args = new java.util.ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof String s)) throw wrongType(f, "args[" + i + "]", "a string", list.get(i));
+            args.add(s);
+        }
+        try {
+            new RunSetup(new Options(args, VALUED, java.util.Set.of("--quiet")));
+        } catch (ConfigException e) {
+            throw new DataException(f + ": field \"args\": " + e.getMessage());
+        }
+        return List.copyOf(args);
     }
 }

@@ -6,7 +6,13 @@ import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +21,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Crash-safe file publishing: content goes to a temp file in the same directory (same file system,
@@ -46,7 +57,7 @@ public final class AtomicFiles {
         Files.createDirectories(dir);
         // Not Files.createTempFile: that forces mode 0600, and the published file should get the
         // normal umask permissions like any other file the user creates.
-        Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+        Path tmp = dir.resolve(tempName(abs.getFileName().toString()));
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
                     StandardOpenOption.CREATE_NEW)) {
@@ -141,5 +152,69 @@ public final class AtomicFiles {
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+    /** The name of the temp file a write of target goes through: "." + name + "." + random hex + ".tmp". */
+    private static String tempName(String target) {
+        return "." + target + "." + Long.toHexString(RANDOM.nextLong()) + TEMP_SUFFIX;
+    }
+
+    private static final String TEMP_SUFFIX = ".tmp";
+    private static final Pattern HEX = Pattern.compile("[0-9a-f]{1,16}");
+
+    /** Whether fileName is a temp file that a write of target (a file name) would have gone through. */
+    public static boolean isLeftoverTemp(String fileName, String target) {
+        String prefix = "." + target + ".";
+        if (!fileName.startsWith(prefix) || !fileName.endsWith(TEMP_SUFFIX)) return false;
+        if (fileName.length() <= prefix.length() + TEMP_SUFFIX.length()) return false;
+        return HEX.matcher(fileName.substring(prefix.length(), fileName.length() - TEMP_SUFFIX.length())).matches();
+    }
+
+    /**
+     * Deletes the temp files that killed writes of the given targets (file names in dir) left
+     * behind: regular files named exactly as {@link #write} names its temp files, nothing else.
+     * Only safe while no other process writes those targets (a run holds its folder's lock).
+     *
+     * @return the files deleted
+     */
+    public static List<Path> removeLeftoverTemps(Path dir, Collection<String> targets) throws IOException {
+        if (!Files.isDirectory(dir)) return List.of();
+        List<Path> removed = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String name = p.getFileName().toString();
+                if (targets.stream().noneMatch(t -> isLeftoverTemp(name, t))) continue;
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) continue;
+                if (Files.deleteIfExists(p)) removed.add(p);
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * Why a write failed, in words a user can act on ("Permission denied", "No space left on
+     * device", "/x/y is a file, not a folder"), not just the path the exception names.
+     */
+    public static String reason(IOException e) {
+        if (e instanceof FileSystemException f) {
+            Path file = f.getFile() == null ? null : Path.of(f.getFile()).toAbsolutePath();
+            // a path under a regular file (FILE/sub) fails with ENOTDIR or "already exists"
+            if (file != null && (e instanceof FileAlreadyExistsException || e instanceof NotDirectoryException)
+                    && Files.exists(file) && !Files.isDirectory(file)) {
+                return file + " is a file, not a folder";
+            }
+            for (Path p = file == null ? null : file.getParent(); p != null; p = p.getParent()) {
+                if (Files.exists(p)) {
+                    if (!Files.isDirectory(p)) return p + " is a file, not a folder";
+                    break;
+                }
+            }
+            if (e instanceof AccessDeniedException) return "Permission denied" + (f.getReason() == null ? "" : " (" + f.getReason() + ")");
+            if (e instanceof NoSuchFileException) return "No such file or folder" + (file == null ? "" : ": " + file);
+            if (e instanceof FileAlreadyExistsException) return (file == null ? "it" : file) + " already exists";
+            if (f.getReason() != null) return f.getReason();
+            return e.getClass().getSimpleName() + (file == null ? "" : ": " + file);
+        }
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
     }
 }

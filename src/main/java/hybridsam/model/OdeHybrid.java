@@ -1,5 +1,7 @@
 package hybridsam.model;
 
+import hybridsam.train.ConfigException;
+
 /**
  * An ODE-additive hybrid dz/dt = f_sci(z; θ) + f_nn(z; φ), integrated with classic RK4 at step
  * h from the first observed frame; frames are stepsPerFrame RK4 steps apart.
@@ -9,12 +11,25 @@ package hybridsam.model;
  */
 public record OdeHybrid(ScientificModel science, MlpShape corrector, double h, int stepsPerFrame) {
 
+    /**
+     * Most RK4 steps between two frames. The rollout keeps every stage of every step for the exact
+     * gradient, so frame_dt / --rk4-step beyond this makes array sizes overflow (and a double
+     * ratio cast to int saturates at 2^31 - 1 silently); such a pair is refused, naming both.
+     */
+    public static final int MAX_STEPS_PER_FRAME = 100_000;
+
     public OdeHybrid {
         if (corrector.in(0) != science.stateDim() || corrector.out(corrector.layers() - 1) != science.stateDim()) {
             throw new IllegalArgumentException("the corrector must map the state (" + science.stateDim()
                     + " values) to a state derivative");
         }
         if (!(h > 0) || stepsPerFrame < 1) throw new IllegalArgumentException("RK4 step must be positive");
+        if (stepsPerFrame > MAX_STEPS_PER_FRAME) {
+            throw new ConfigException("--rk4-step " + h + ": frame_dt / --rk4-step gives "
+                    + (stepsPerFrame == Integer.MAX_VALUE ? "2^31 or more" : Integer.toString(stepsPerFrame))
+                    + " RK4 steps per frame, more than the " + MAX_STEPS_PER_FRAME + " allowed (the rollout's arrays"
+                    + " would overflow); use a larger --rk4-step, or check frame_dt in the data set's manifest");
+        }
     }
 
     public int stateDim() {

@@ -176,7 +176,9 @@ public final class Trainer {
         try {
             new Checkpoint(epoch, engine.state(), bestParams, bookkeeping()).write(checkpointDir);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint into " + checkpointDir + ": " + e.getMessage(), e);
+            // the reason too ("No space left on device"), not only a path
+            throw new UncheckedIOException("cannot write " + checkpointDir.resolve(Checkpoint.FILE) + ": "
+                    + hybridsam.io.AtomicFiles.reason(e), e);
         }
     }
 

@@ -270,16 +270,19 @@ class CliBadInputTest {
 
     // ---------------------------------------------------------------- output folder
 
+    /** Output that cannot be written is exit status 4 (not 2), with the reason; nothing is written. */
     @Test
     void outUnderARegularFile() throws IOException {
         Path file = Files.writeString(tmp.resolve("plain.txt"), "not a folder");
         Path out = file.resolve("run");
-        Cli.Result r = Cli.train(out, "--task", "duffing", "--epochs", "1");
-        checkRefused(r, out, "--out", out.toString());
+        Cli.Result r = Cli.train(out, "--task", "duffing", "--epochs", "1").expect(Main.CANNOT_WRITE);
+        assertTrue(r.err().contains("--out") && r.err().contains(out.toString()) && r.err().contains("is a file, not a folder"), r.err());
         assertEquals("not a folder", Files.readString(file));
         // generate refuses the same way
-        Cli.Result g = Cli.run("generate", "--task", "duffing", "--preset", "small", "--out", out.toString());
-        checkRefused(g, out, out.toString());
+        Cli.Result g = Cli.run("generate", "--task", "duffing", "--preset", "small", "--out", out.toString()).expect(Main.CANNOT_WRITE);
+        assertTrue(g.err().contains(out.toString()) && g.err().contains("is a file, not a folder"), g.err());
+        assertEquals("", r.out() + g.out(), "nothing on stdout");
+        assertFalse(Files.exists(out));
     }
 
     @Test

@@ -89,4 +89,40 @@ class AtomicFilesTest {
         assertTrue(Files.isRegularFile(tmp.resolve("fresh/a")));
         assertFalse(Files.exists(staging2));
     }
+
+    @Test
+    void removesOnlyItsOwnLeftoverTempFilesOfTheNamedTargets() throws IOException {
+        // what a killed write leaves: the target's temp name ("." + name + "." + hex + ".tmp")
+        Files.writeString(tmp.resolve(".checkpoint.bin.1f2e3d4c5b6a7980.tmp"), "half");
+        Files.writeString(tmp.resolve(".config.json.a.tmp"), "half");
+        // not ours: another target's temp, other patterns, a folder with the pattern's name
+        Files.writeString(tmp.resolve(".notes.txt.1f2e.tmp"), "keep");
+        Files.writeString(tmp.resolve(".checkpoint.bin.xyz.tmp"), "keep");
+        Files.writeString(tmp.resolve("checkpoint.bin.1f2e.tmp"), "keep");
+        Files.writeString(tmp.resolve(".checkpoint.bin.1f2e.tmp.bak"), "keep");
+        Files.createDirectories(tmp.resolve(".results.json.abc.tmp"));
+        Files.writeString(tmp.resolve("checkpoint.bin"), "real");
+
+        List<Path> removed = AtomicFiles.removeLeftoverTemps(tmp, List.of("checkpoint.bin", "config.json", "results.json"));
+        assertEquals(2, removed.size(), removed::toString);
+        assertEquals(List.of(".checkpoint.bin.1f2e.tmp.bak", ".checkpoint.bin.xyz.tmp", ".notes.txt.1f2e.tmp",
+                ".results.json.abc.tmp", "checkpoint.bin", "checkpoint.bin.1f2e.tmp"), names(tmp));
+        assertTrue(AtomicFiles.isLeftoverTemp(".results.json.0.tmp", "results.json"));
+        assertFalse(AtomicFiles.isLeftoverTemp(".results.json.0.tmp", "config.json"));
+        // a folder that does not exist has nothing to clean
+        assertEquals(List.of(), AtomicFiles.removeLeftoverTemps(tmp.resolve("none"), List.of("x")));
+    }
+
+    @Test
+    void theReasonOfAFailedWriteIsNamed() {
+        Path file = tmp.resolve("plain.txt");
+        IOException e = assertThrows(IOException.class, () -> {
+            Files.writeString(file, "x");
+            AtomicFiles.writeString(file.resolve("sub").resolve("out.json"), "{}");
+        });
+        String reason = AtomicFiles.reason(e);
+        assertTrue(reason.contains("is a file, not a folder") && reason.contains(file.toString()), reason);
+        assertEquals("Permission denied", AtomicFiles.reason(new java.nio.file.AccessDeniedException("/x")));
+        assertEquals("No space left on device", AtomicFiles.reason(new IOException("No space left on device")));
+    }
 }

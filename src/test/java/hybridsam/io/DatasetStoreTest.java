@@ -196,4 +196,178 @@ class DatasetStoreTest {
             assertEquals(Path.of(System.getProperty("user.home"), ".cache", "hybridsam"), p);
         }
     }
+
+    // ------------------------------------------------------------ manifest and value checks
+
+    /** A saved sample() whose manifest gets the given edit. */
+    @SuppressWarnings("unchecked")
+    private Path withManifest(java.util.function.Consumer<Map<String, Object>> edit) throws IOException {
+        Path dir = tmp.resolve("ds");
+        DatasetStore.save(dir, sample());
+        Path mf = dir.resolve("manifest.json");
+        Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(mf));
+        edit.accept(m);
+        Files.writeString(mf, Json.write(m));
+        return dir;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> entry(Map<String, Object> m, String name) {
+        return (Map<String, Object>) ((Map<String, Object>) m.get("arrays")).get(name);
+    }
+
+    private static String refusal(Path dir) {
+        return assertThrows(DataException.class, () -> DatasetStore.load(dir, w -> { })).getMessage();
+    }
+
+    @Test
+    void manifestDtypeMustMatchTheFile() throws IOException {
+        Path dir = withManifest(m -> entry(m, "valid_obs").put("dtype", "float64"));
+        String msg = refusal(dir);
+        assertTrue(msg.contains(dir.resolve("valid_obs.npy").toAbsolutePath().toString()), msg);
+        assertTrue(msg.contains("float32") && msg.contains("\"float64\"") && msg.contains("arrays.valid_obs.dtype"), msg);
+
+        Path dir2 = withManifest(m -> entry(m, "train_obs").put("dtype", "int64"));
+        msg = refusal(dir2);
+        assertTrue(msg.contains("arrays.train_obs.dtype") && msg.contains("int64"), msg);
+    }
+
+    @Test
+    void float64FilesMatchAFloat64Manifest() throws IOException {
+        Path dir = withManifest(m -> entry(m, "train_obs").put("dtype", "float64"));
+        java.nio.ByteBuffer p = java.nio.ByteBuffer.allocate(8 * 80).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 80; i++) p.putDouble(i / 8.0);
+        byte[] text = "{'descr': '<f8', 'fortran_order': False, 'shape': (8, 5, 2), }                                  \n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + text.length + p.capacity()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) text.length).put(text).put(p.array());
+        Files.write(dir.resolve("train_obs.npy"), b.array());
+        Dataset d = DatasetStore.load(dir, w -> { });
+        assertEquals(79 / 8.0f, d.arrays().get("train_obs").data()[79]);
+    }
+
+    @Test
+    void byteOrderMarkInTheManifestIsNamed() throws IOException {
+        Path dir = tmp.resolve("ds");
+        DatasetStore.save(dir, sample());
+        Path mf = dir.resolve("manifest.json");
+        byte[] b = Files.readAllBytes(mf);
+        byte[] bom = new byte[b.length + 3];
+        bom[0] = (byte) 0xEF;
+        bom[1] = (byte) 0xBB;
+        bom[2] = (byte) 0xBF;
+        System.arraycopy(b, 0, bom, 3, b.length);
+        Files.write(mf, bom);
+        String msg = refusal(dir);
+        assertTrue(msg.contains(mf.toAbsolutePath().toString()) && msg.contains("starts with a byte-order mark (EF BB BF)"), msg);
+
+        Files.write(mf, Files.readString(dir.resolve("manifest.json"), java.nio.charset.StandardCharsets.ISO_8859_1)
+                .substring(3).getBytes(java.nio.charset.StandardCharsets.UTF_16)); // Java writes FE FF first
+        msg = refusal(dir);
+        assertTrue(msg.contains("byte-order mark (FE FF)") && msg.contains("UTF-16"), msg);
+    }
+
+    @Test
+    void invalidUtf8InTheManifestIsNamedWithItsOffset() throws IOException {
+        Path dir = tmp.resolve("ds");
+        DatasetStore.save(dir, sample());
+        Path mf = dir.resolve("manifest.json");
+        byte[] b = Files.readAllBytes(mf);
+        b[5] = (byte) 0xC3; // a two-byte sequence start followed by an ASCII byte
+        Files.write(mf, b);
+        String msg = refusal(dir);
+        assertTrue(msg.contains(mf.toAbsolutePath().toString()) && msg.contains("UTF-8") && msg.contains("byte 5"), msg);
+    }
+
+    @Test
+    void aHugeManifestIsRefusedWithoutReadingIt() throws IOException {
+        Path dir = tmp.resolve("ds");
+        DatasetStore.save(dir, sample());
+        Path mf = dir.resolve("manifest.json");
+        try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(mf.toFile(), "rw")) {
+            r.setLength(3_000_000_000L); // sparse
+        }
+        String msg = refusal(dir);
+        assertTrue(msg.contains(mf.toAbsolutePath().toString()) && msg.contains("3000000000 bytes"), msg);
+    }
+
+    @Test
+    void zeroThetaStarOrThetaMnIsRefused() throws IOException {
+        Path dir = withManifest(m -> m.put("theta_star", List.of(0.0, 1.0)));
+        String msg = refusal(dir);
+        assertTrue(msg.contains("manifest.json") && msg.contains("theta_star[0]") && msg.contains("is 0"), msg);
+
+        Path dir2 = withManifest(m -> m.put("theta_mn", List.of(1.0, -0.0)));
+        msg = refusal(dir2);
+        assertTrue(msg.contains("theta_mn[1]") && msg.contains("is 0"), msg);
+
+        Path dir3 = withManifest(m -> m.put("theta_star", List.of(1.0, "two")));
+        msg = refusal(dir3);
+        assertTrue(msg.contains("theta_star[1]") && msg.contains("two"), msg);
+    }
+
+    @Test
+    void frameSpacingMustBePositiveAndFinite() throws IOException {
+        for (Object bad : new Object[] {0.0, -0.2, "0.2", null}) {
+            Path dir = withManifest(m -> {
+                Map<String, Object> g = new LinkedHashMap<>();
+                g.put("frame_dt", bad);
+                m.put("generator", g);
+            });
+            String msg = refusal(dir);
+            assertTrue(msg.contains("generator.frame_dt") && msg.contains("is " + bad), msg);
+            Path top = withManifest(m -> m.put("frame_dt", bad));
+            msg = refusal(top);
+            assertTrue(msg.contains("\"frame_dt\"") && msg.contains("is " + bad), msg);
+        }
+    }
+
+    @Test
+    void absurdMagnitudesGetOneWarningPerFile() throws IOException {
+        Path dir = tmp.resolve("ds");
+        Dataset d = sample();
+        d.arrays().get("train_obs").data()[13] = -3.5e7f;
+        d.arrays().get("train_obs").data()[14] = 2e6f;
+        d.arrays().get("test_obs").data()[0] = 1e6f; // at the threshold: no warning
+        DatasetStore.save(dir, d);
+        List<String> warnings = new java.util.ArrayList<>();
+        Dataset back = DatasetStore.load(dir, warnings::add);
+        assertEquals(d.arrays(), back.arrays(), "a warning, not a refusal");
+        assertEquals(1, warnings.size(), warnings::toString);
+        String w = warnings.get(0);
+        assertTrue(w.contains(dir.resolve("train_obs.npy").toAbsolutePath().toString()), w);
+        assertTrue(w.contains("3.5E7") && w.contains("[1, 1, 1]") && w.contains("2 values"), w);
+        assertFalse(w.contains("\n"), "one line");
+    }
+
+    @Test
+    void shapeMismatchIsRefusedBeforeTheDataAreRead() throws IOException {
+        Path dir = tmp.resolve("ds");
+        DatasetStore.save(dir, sample());
+        int n = 50_000_000; // 200 MB of float32 that the manifest does not describe
+        Path big = dir.resolve("train_obs.npy");
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(Npy.header(new int[] {n, 1, 2}));
+        Files.write(big, h.array());
+        try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            r.setLength(r.length() + 8L * n); // sparse
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        String msg = refusal(dir);
+        long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(msg.contains("(50000000, 1, 2)") && msg.contains("[8, 5, 2]"), msg);
+        assertTrue(allocated < 16 << 20, "allocated " + allocated + " bytes to refuse a shape mismatch");
+    }
+
+    /** A cache or --out folder holding somebody's files is never replaced by a generated data set. */
+    @Test
+    void savingOverAForeignFolderIsRefusedAndItsFilesStay() throws IOException {
+        Path dir = tmp.resolve("someone");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("notes.txt"), "mine");
+        DataException e = assertThrows(DataException.class, () -> DatasetStore.loadOrCreate(dir,
+                () -> hybridsam.tasks.Tasks.byName("pendulum").generate("small", 0), w -> { }));
+        assertTrue(e.getMessage().contains("notes.txt") && e.getMessage().contains("refusing"), e.getMessage());
+        assertEquals("mine", Files.readString(dir.resolve("notes.txt")));
+    }
 }

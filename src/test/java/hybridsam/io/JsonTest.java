@@ -108,6 +108,88 @@ class JsonTest {
         assertEquals("\u00e9\ud83d\ude00/", Json.parse("\"\\u00e9\\ud83d\\ude00\\/\""));
     }
 
+    /**
+     * The exact text write() produces, pinned byte for byte (results.json, manifests and checkpoint
+     * metadata are read by people and diffed between runs): 2-space indent, "key": value, arrays of
+     * plain numbers on one line, empty containers as {} and [], doubles and floats as Java's
+     * Double/Float.toString, control characters and U+2028/U+2029 as lowercase-hex escapes, other
+     * non-ASCII text as is, and one trailing newline.
+     */
+    @Test
+    void writeFormatIsPinned() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", "run \"a\"\\b/c \u00e9\u4e2d\ud83d\ude00 \u001b\u007f\u2028\u2029\b\f\n\r\t");
+        m.put("ok", true);
+        m.put("none", null);
+        m.put("int", 7);
+        m.put("long", Long.MIN_VALUE);
+        m.put("short", (short) -3);
+        m.put("big", new java.math.BigInteger("123456789012345678901234567890"));
+        m.put("dec", new java.math.BigDecimal("1.50E+3"));
+        m.put("doubles", List.of(0.1, 1e22, 1e-5, -0.0, 100.0, 1.0E7, 123456.789, Double.MIN_VALUE, Double.MAX_VALUE));
+        m.put("float", 0.1f);
+        m.put("shape", new int[] {8, 5, 2});
+        m.put("empty_obj", new LinkedHashMap<>());
+        m.put("empty_arr", List.of());
+        m.put("matrix", List.of(List.of(1, 2), List.of(), List.of(3.5)));
+        m.put("mixed", java.util.Arrays.asList(1, "x", null, false));
+        Map<String, Object> inner = new LinkedHashMap<>();
+        inner.put("loss", 0.125);
+        inner.put("k", Map.of("deep", List.of(Map.of())));
+        m.put("history", List.of(inner, inner));
+        String expected = "{\n"
+                + "  \"name\": \"run \\\"a\\\"\\\\b/c \u00e9\u4e2d\ud83d\ude00 \\u001b\u007f\\u2028\\u2029\\b\\f\\n\\r\\t\",\n"
+                + "  \"ok\": true,\n"
+                + "  \"none\": null,\n"
+                + "  \"int\": 7,\n"
+                + "  \"long\": -9223372036854775808,\n"
+                + "  \"short\": -3,\n"
+                + "  \"big\": 123456789012345678901234567890,\n"
+                + "  \"dec\": 1.50E+3,\n"
+                + "  \"doubles\": [0.1, 1.0E22, 1.0E-5, -0.0, 100.0, 1.0E7, 123456.789, 4.9E-324, 1.7976931348623157E308],\n"
+                + "  \"float\": 0.1,\n"
+                + "  \"shape\": [8, 5, 2],\n"
+                + "  \"empty_obj\": {},\n"
+                + "  \"empty_arr\": [],\n"
+                + "  \"matrix\": [\n"
+                + "    [1, 2],\n"
+                + "    [],\n"
+                + "    [3.5]\n"
+                + "  ],\n"
+                + "  \"mixed\": [\n"
+                + "    1,\n"
+                + "    \"x\",\n"
+                + "    null,\n"
+                + "    false\n"
+                + "  ],\n"
+                + "  \"history\": [\n"
+                + "    {\n"
+                + "      \"loss\": 0.125,\n"
+                + "      \"k\": {\n"
+                + "        \"deep\": [\n"
+                + "          {}\n"
+                + "        ]\n"
+                + "      }\n"
+                + "    },\n"
+                + "    {\n"
+                + "      \"loss\": 0.125,\n"
+                + "      \"k\": {\n"
+                + "        \"deep\": [\n"
+                + "          {}\n"
+                + "        ]\n"
+                + "      }\n"
+                + "    }\n"
+                + "  ]\n"
+                + "}\n";
+        assertEquals(expected, Json.write(m));
+        assertEquals(m.get("name"), Json.object(Json.parse(expected), "t").get("name"));
+        assertEquals("\"top\"\n", Json.write("top"));
+        assertEquals("[]\n", Json.write(List.of()));
+        assertEquals("{}\n", Json.write(Map.of()));
+        assertEquals("3.0\n", Json.write(3.0));
+        assertEquals("null\n", Json.write(null));
+    }
+
     @Test
     void parseErrorsCarryLineAndColumn() {
         Json.ParseException e = assertThrows(Json.ParseException.class,

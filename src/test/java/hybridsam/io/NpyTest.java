@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -232,5 +234,137 @@ class NpyTest {
         Path f = tmp.resolve("big.npy");
         Npy.write(f, a);
         assertEquals(a, Npy.read(f));
+    }
+
+    // ------------------------------------------------------------ sizes checked before allocating
+
+    /** Heap bytes this thread allocated while running the action (HotSpot's per-thread counter). */
+    private static long allocatedBy(Runnable action) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        action.run();
+        return mx.getCurrentThreadAllocatedBytes() - before;
+    }
+
+    @Test
+    void hugeShapeWithATinyBodyIsRefusedQuicklyNamingBothSizes() throws IOException {
+        Path f = raw("huge.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2000000000, 50, 2), }\n",
+                new byte[16]);
+        long t0 = System.nanoTime();
+        String[] text = new String[1];
+        long bytes = allocatedBy(() -> text[0] = assertThrows(DataException.class, () -> Npy.read(f)).getMessage());
+        assertTrue((System.nanoTime() - t0) < 5_000_000_000L, "refused quickly");
+        assertTrue(bytes < 1 << 20, "allocated " + bytes + " bytes before refusing");
+        String m = text[0];
+        assertTrue(m.contains(f.toAbsolutePath().toString()), m);
+        assertTrue(m.contains("(2000000000, 50, 2)"), m);
+        assertTrue(m.contains("800000000000 bytes"), "the header's size: " + m);
+        assertTrue(m.contains("16 data bytes"), "the file's size: " + m);
+        assertThrows(DataException.class, () -> Npy.readHeader(f));
+    }
+
+    @Test
+    void aFileLargerThanItsHeaderSaysIsRefusedWithoutReadingIt() throws IOException {
+        Path f = tmp.resolve("padded.npy");
+        Npy.write(f, new NdArray(new float[4], 4));
+        long size = 1_500_000_000L; // sparse: takes no disk space
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+            r.setLength(size);
+        }
+        String[] text = new String[1];
+        long bytes = allocatedBy(() -> {
+            DataException e = assertThrows(DataException.class, () -> Npy.read(f));
+            text[0] = e.getMessage();
+        });
+        assertTrue(bytes < 8 << 20, "allocated " + bytes + " bytes to refuse a header/size mismatch");
+        String m = text[0];
+        assertTrue(m.contains(f.toAbsolutePath().toString()), m);
+        assertTrue(m.contains("trailing bytes") && m.contains("16 bytes") && m.contains(Long.toString(size)), m);
+    }
+
+    @Test
+    void largeArraysAreReadWithoutASecondFullCopy() throws IOException {
+        int n = 10_000_000; // 40 MB
+        NdArray a = new NdArray(randomFloats(n, 5), n);
+        Path f = tmp.resolve("big.npy");
+        Npy.write(f, a);
+        NdArray[] back = new NdArray[1];
+        long bytes = allocatedBy(() -> back[0] = Npy.read(f));
+        assertEquals(a, back[0]);
+        assertTrue(bytes < 4L * n + (4 << 20), "read of a 40 MB array allocated " + bytes + " bytes");
+        // float64 too: 80 MB on disk, 40 MB in memory
+        ByteBuffer p = ByteBuffer.allocate(8 * 1_000_000).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 1_000_000; i++) p.putDouble(i * 0.5);
+        Path g = raw("big8.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000,), }\n", p.array());
+        long bytes8 = allocatedBy(() -> back[0] = Npy.read(g));
+        assertEquals(499_999.5f, back[0].data()[999_999]);
+        assertTrue(bytes8 < 4L * 1_000_000 + (4 << 20), "read of an 8 MB float64 file allocated " + bytes8 + " bytes");
+    }
+
+    @Test
+    void moreValuesThanAJavaArrayHoldsAreRefused() throws IOException {
+        Path f = raw("toomany.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 2), }\n",
+                new byte[0]);
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+            r.setLength(r.length() + 8L * 1073741824); // sparse 8 GiB: sizes agree, the count is too large
+        }
+        DataException e = assertThrows(DataException.class, () -> Npy.read(f));
+        assertTrue(e.getMessage().contains(f.toAbsolutePath().toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("2147483648 float32 values") && e.getMessage().contains(Long.toString(Npy.MAX_VALUES)),
+                e.getMessage());
+    }
+
+    @Test
+    void shapeProductsThatOverflowALongAreRefused() throws IOException {
+        Path f = raw("ovf.npy", 1,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (2147483647, 2147483647, 2147483647), }\n", new byte[8]);
+        DataException e = assertThrows(DataException.class, () -> Npy.read(f));
+        assertTrue(e.getMessage().contains("truncated") && e.getMessage().contains("8 data bytes"), e.getMessage());
+        assertTrue(e.getMessage().contains("79228162403583873202826248184 bytes"), "exact, not wrapped: " + e.getMessage());
+    }
+
+    @Test
+    void headerIsReadWithoutTheData() throws IOException {
+        Path f = tmp.resolve("h2.npy");
+        Npy.write(f, new NdArray(new float[6], 2, 3));
+        Npy.Header h = Npy.readHeader(f);
+        assertArrayEquals(new int[] {2, 3}, h.shape());
+        assertEquals("float32", h.dtype());
+        assertEquals(6, h.count());
+        assertEquals(128, h.dataOffset());
+        assertEquals(128 + 24, h.fileSize());
+    }
+
+    @Test
+    void float64TooLargeForFloat32IsRefusedWithItsIndex() throws IOException {
+        ByteBuffer p = ByteBuffer.allocate(3 * 8).order(ByteOrder.LITTLE_ENDIAN);
+        p.putDouble(1.0).putDouble(-2.0).putDouble(-1e300);
+        Path f = raw("big8.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n", p.array());
+        DataException e = assertThrows(DataException.class, () -> Npy.read(f));
+        String m = e.getMessage();
+        assertTrue(m.contains(f.toAbsolutePath().toString()) && m.contains("-1.0E300") && m.contains("index 2")
+                && m.contains("float32"), m);
+    }
+
+    @Test
+    void byteOrderMarksAreNamed() throws IOException {
+        Path f = tmp.resolve("bom.npy");
+        Npy.write(f, new NdArray(new float[4], 4));
+        byte[] b = Files.readAllBytes(f);
+        byte[] withBom = new byte[b.length + 3];
+        withBom[0] = (byte) 0xEF;
+        withBom[1] = (byte) 0xBB;
+        withBom[2] = (byte) 0xBF;
+        System.arraycopy(b, 0, withBom, 3, b.length);
+        Files.write(f, withBom);
+        DataException e = assertThrows(DataException.class, () -> Npy.read(f));
+        assertTrue(e.getMessage().contains(f.toAbsolutePath().toString())
+                && e.getMessage().contains("byte-order mark (EF BB BF)"), e.getMessage());
+
+        Path g = raw("bomh.npy", 3, "\u00ef\u00bb\u00bf{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n",
+                new byte[4]);
+        e = assertThrows(DataException.class, () -> Npy.read(g));
+        assertTrue(e.getMessage().contains(g.toAbsolutePath().toString())
+                && e.getMessage().contains("byte-order mark (EF BB BF)"), e.getMessage());
     }
 }
