@@ -161,19 +161,53 @@ public final class Main {
             // out of memory names the bytes and a remedy; other driver errors name the call
             err.println("hybridsam " + cmd + ": " + e.getMessage());
             return FAILED;
+        } catch (OutOfMemoryError e) {
+            // the estimate before allocation (MemoryBudget) missed: still a message and an exit status, not a trace
+            err.println("hybridsam " + cmd + ": out of Java memory (" + e.getMessage() + "); lower --replicas, --batch,"
+                    + " --threads or --hidden, or give Java more memory (HYBRIDSAM_JAVA_OPTS=-Xmx...)");
+            return BAD_INPUT;
+        } catch (RuntimeException | StackOverflowError e) {
+            // anything else is a defect of hybridsam: one line, exit 1, the trace only on request
+            err.println("hybridsam " + cmd + ": internal error: " + e + " (please report it; HYBRIDSAM_DEBUG=1 prints the trace)");
+            if ("1".equals(System.getenv("HYBRIDSAM_DEBUG"))) e.printStackTrace(err);
+            return FAILED;
         }
+    }
+
+    /**
+     * Where a run continues may change, what it computes may not: a resume takes --device,
+     * --nn-engine and --threads (e.g. a GPU run continued on the CPU after a GPU fault) in place of
+     * the recorded ones, and nothing else.
+     */
+    static final Set<String> RESUME_OVERRIDES = Set.of("--device", "--nn-engine", "--threads");
+
+    static List<String> resumedArgs(List<String> recorded, List<String> overrides) {
+        List<String> out = new ArrayList<>(recorded);
+        for (int i = 0; i < overrides.size(); i += 2) {
+            String opt = overrides.get(i);
+            if (!RESUME_OVERRIDES.contains(opt)) {
+                throw new ConfigException("--resume DIR takes only " + String.join(", ", new java.util.TreeSet<>(RESUME_OVERRIDES))
+                        + " (where the run continues), not " + opt + ": the run continues with the settings it started with");
+            }
+            if (i + 1 >= overrides.size()) throw new ConfigException(opt + ": missing value");
+            int at = out.indexOf(opt);
+            if (at >= 0) out.subList(at, at + 2).clear();
+            out.add(opt);
+            out.add(overrides.get(i + 1));
+        }
+        return out;
     }
 
     private int train(List<String> args) {
         Path resume = null;
         if (args.contains("--resume")) {
             int i = args.indexOf("--resume");
-            if (args.size() != 2 || i != 0) {
-                throw new ConfigException("--resume DIR takes no other options: the run continues with the settings it started with");
+            if (i != 0 || args.size() < 2) {
+                throw new ConfigException("--resume DIR comes first: the run continues with the settings it started with");
             }
             if (args.get(1).isBlank()) throw new ConfigException("--resume: empty value (give the run's folder)");
             resume = Path.of(args.get(1));
-            args = RunSetup.argsOf(resume);
+            args = resumedArgs(RunSetup.argsOf(resume), args.subList(2, args.size()));
         }
         Options o = new Options(args, RunSetup.VALUED, Set.of("--quiet"));
         RunSetup setup = new RunSetup(o);

@@ -71,6 +71,22 @@ class CliGpuFaultStandInTest {
         assertTrue(kept.length > 0);
     }
 
+    /** After a GPU fault the run can go on on the CPU: --resume DIR --device cpu continues from the GPU's checkpoint. */
+    @Test
+    void aRunKilledByAGpuFaultContinuesOnTheCpu() {
+        long perEpoch = kernelsPerEpoch();
+        Path dir = Cli.root().resolve("fault-to-cpu");
+        StandIn.injectFault("sticky:" + (perEpoch + perEpoch / 2));
+        Cli.train(dir, cuda("--epochs", "3")).expect(Main.FAILED);
+        StandIn.injectFault("");
+        Cli.Result r = Cli.run("train", "--resume", dir.toString(), "--device", "cpu");
+        r.expect(Main.OK);
+        Map<String, Object> res = Cli.json(dir.resolve("results.json"));
+        assertEquals(3, ((Number) res.get("epochs_run")).intValue(), res.toString());
+        assertTrue(String.valueOf(res.get("backend")).startsWith("cpu"), String.valueOf(res.get("backend")));
+        Cli.run("train", "--resume", dir.toString(), "--epochs", "9").expect(Main.BAD_INPUT);
+    }
+
     @Test
     void anAllocationFailureIsAGpuOutOfMemoryWithTheBytes() {
         Path dir = Cli.root().resolve("fault-alloc");
