@@ -54,14 +54,22 @@ final class ReplicaSummary {
     static Map<String, Object> of(List<Map<String, Object>> results, RunSetup setup) {
         List<Map<String, Object>> finals = new ArrayList<>();
         for (Map<String, Object> r : results) finals.add(finalOf(r));
-        Map<String, Object> s = statsOf(finals, allReplicas(finals.size()), TRAIN_METRICS);
+        // diverged replicas are set aside: listed with where they diverged, left out of the statistics
+        List<Integer> finished = new ArrayList<>();
+        for (int r = 0; r < results.size(); r++) if (!results.get(r).containsKey("diverged")) finished.add(r);
+        Map<String, Object> s = statsOf(finals, finished, TRAIN_METRICS);
+        if (finished.size() < results.size()) {
+            List<Integer> diverged = new ArrayList<>();
+            for (int r = 0; r < results.size(); r++) if (!finished.contains(r)) diverged.add(r);
+            s.put("diverged", diverged);
+        }
         if (!setup.varied.isEmpty()) {
             Map<String, Object> by = new LinkedHashMap<>();
             for (String option : setup.varied) {
                 String key = RunSetup.hyperparameterKey(option);
                 Map<Object, List<Integer>> groups = new LinkedHashMap<>();
                 for (int r = 0; r < setup.replicas; r++) {
-                    groups.computeIfAbsent(setup.rules[r].toMap().get(key), k -> new ArrayList<>()).add(r);
+                    if (finished.contains(r)) groups.computeIfAbsent(setup.rules[r].toMap().get(key), k -> new ArrayList<>()).add(r);
                 }
                 List<Object> rows = new ArrayList<>();
                 for (Map.Entry<Object, List<Integer>> g : groups.entrySet()) {
@@ -168,10 +176,16 @@ final class ReplicaSummary {
             l.append(String.format(Locale.ROOT, " %5s %12s %11.4e %8.4f", e.get("best_epoch"),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) f.get("theta_error")) : "",
                     (double) f.get("test_mse"), (double) f.get("physics_share")));
+            if (e.get("diverged") instanceof Map<?, ?> d) {
+                l.append(String.format(Locale.ROOT, "  diverged at epoch %s, step %s (set aside; its best epoch's numbers)",
+                        d.get("epoch"), d.get("step")));
+            }
             out.println(l);
         }
         Map<String, Object> sum = (Map<String, Object>) res.get("summary");
-        printStats(out, "over " + reps.size() + " replicas", sum, List.of("theta_error", "test_mse"));
+        int diverged = sum.get("diverged") instanceof List<?> dv ? dv.size() : 0;
+        printStats(out, "over " + (reps.size() - diverged) + " replicas" + (diverged > 0 ? " (" + diverged + " diverged, left out)" : ""),
+                sum, List.of("theta_error", "test_mse"));
         Map<String, Object> by = (Map<String, Object>) sum.get("by");
         if (by != null) {
             for (Map.Entry<String, Object> e : by.entrySet()) {

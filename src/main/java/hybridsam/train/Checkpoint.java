@@ -217,11 +217,22 @@ public record Checkpoint(int epochsDone, OptimizerState state, float[] bestParam
         if (arrays[0].length % K != 0) {
             throw inconsistent(f, "params", "holds " + arrays[0].length + " values, not a multiple of the " + K + " replicas in history");
         }
+        // a replica set aside after diverging keeps the history of the epochs before it diverged
+        List<Object> diverged = bookkeeping.containsKey("diverged") ? list(f, bookkeeping, "diverged") : null;
+        if (diverged != null && diverged.size() != K) throw inconsistent(f, "diverged", "has " + diverged.size() + " entries for " + K + " replicas");
         for (int r = 0; r < K; r++) {
             String hr = "history[" + r + "]";
             if (!(history.get(r) instanceof List<?> records)) throw wrongType(f, hr, "an array", history.get(r));
-            if (records.size() != epochsDone) {
-                throw inconsistent(f, hr, "holds " + records.size() + " epochs but the epoch counter says " + epochsDone);
+            long expected = epochsDone;
+            if (diverged != null && diverged.get(r) != null) {
+                if (!(diverged.get(r) instanceof Map<?, ?> d)) throw wrongType(f, "diverged[" + r + "]", "an object or null", diverged.get(r));
+                long at = integer(f, d, "diverged[" + r + "]", "epoch");
+                integer(f, d, "diverged[" + r + "]", "step");
+                if (at < 1 || at > epochsDone) throw inconsistent(f, "diverged[" + r + "].epoch", "is " + at + ", outside 1.." + epochsDone);
+                expected = at - 1;
+            }
+            if (records.size() != expected) {
+                throw inconsistent(f, hr, "holds " + records.size() + " epochs but the epoch counter says " + expected);
             }
             int nTheta = -1;
             for (int e = 0; e < records.size(); e++) {

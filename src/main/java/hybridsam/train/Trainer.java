@@ -64,6 +64,49 @@ public final class Trainer {
         this.bestEpoch = new int[K];
         java.util.Arrays.fill(bestValid, Double.POSITIVE_INFINITY);
         for (int r = 0; r < K; r++) history.add(new ArrayList<>());
+        divergedEpoch = new int[K];
+        divergedStep = new int[K];
+    }
+
+    /**
+     * Where each replica diverged (epoch 0: it has not). With several replicas, one that diverges
+     * is set aside, its parameters frozen at its best (finite) point, and the others go on; only
+     * when every replica has diverged (or the only one) does training end with a
+     * DivergenceException.
+     */
+    private final int[] divergedEpoch, divergedStep;
+
+    /** Whether replica r diverged (its results carry where). */
+    public boolean diverged(int r) {
+        return divergedEpoch[r] > 0;
+    }
+
+    private void diverge(int r, int epoch, int step, double loss) {
+        if (divergedEpoch[r] > 0) return;
+        DivergenceException e = new DivergenceException(epoch, step, r, loss);
+        if (K == 1) throw e;
+        divergedEpoch[r] = epoch;
+        divergedStep[r] = step;
+        boolean all = true;
+        for (int q = 0; q < K; q++) all &= divergedEpoch[q] > 0;
+        if (all) throw e;
+    }
+
+    /** Puts every diverged replica back at its best parameters with fresh moments, so that no NaN is carried or saved. */
+    private void freezeDiverged() {
+        boolean any = false;
+        for (int r = 0; r < K; r++) any |= divergedEpoch[r] > 0;
+        if (!any) return;
+        OptimizerState st = engine.state();
+        float[] p = st.params().clone(), m = st.adamM().clone(), v = st.adamV().clone(), a = st.gradAverage().clone();
+        for (int r = 0; r < K; r++) {
+            if (divergedEpoch[r] == 0) continue;
+            System.arraycopy(bestParams, r * P, p, r * P, P);
+            java.util.Arrays.fill(m, r * P, (r + 1) * P, 0f);
+            java.util.Arrays.fill(v, r * P, (r + 1) * P, 0f);
+            java.util.Arrays.fill(a, r * P, (r + 1) * P, 0f);
+        }
+        engine.load(new OptimizerState(p, m, v, a, st.step()));
     }
 
     /** The order of the training sequences in an epoch: depends on (seed, epoch) only. */
@@ -111,10 +154,8 @@ public final class Trainer {
                 if (s + 1 == stepsPerEpoch || (s + 1) % REPORT_EVERY == 0) {
                     LossTally t = engine.drainLosses();
                     for (int r = 0; r < K; r++) {
-                        if (t.firstNonFinite()[r] > 0) {
-                            throw new DivergenceException(epoch, reported + t.firstNonFinite()[r], r, t.sums()[r]);
-                        }
-                        lossSum[r] += t.sums()[r];
+                        if (t.firstNonFinite()[r] > 0) diverge(r, epoch, reported + t.firstNonFinite()[r], t.sums()[r]);
+                        if (divergedEpoch[r] == 0) lossSum[r] += t.sums()[r];
                     }
                     shown = t.sums()[0] / ((double) (from + b) - (double) reported * B);
                     reported = s + 1;
@@ -123,6 +164,7 @@ public final class Trainer {
             }
             trainSeconds += (System.nanoTime() - t0) / 1e9;
             endOfEpoch(epoch, lossSum, n);
+            freezeDiverged();
             if (checkpointDir != null) writeCheckpoint(epoch);
             if (plan.patience() > 0 && allStale(epoch)) break;
         }
@@ -130,15 +172,19 @@ public final class Trainer {
     }
 
     private boolean allStale(int epoch) {
-        for (int r = 0; r < K; r++) if (epoch - bestEpoch[r] < plan.patience()) return false;
+        for (int r = 0; r < K; r++) if (divergedEpoch[r] == 0 && epoch - bestEpoch[r] < plan.patience()) return false;
         return true;
     }
 
     private void endOfEpoch(int epoch, double[] lossSum, int n) {
         float[] params = engine.params();
         for (int r = 0; r < K; r++) {
+            if (divergedEpoch[r] > 0) continue;
             double valid = engine.mse(params, r, plan.valid());
-            if (!Double.isFinite(valid)) throw new DivergenceException(epoch, 0, r, valid);
+            if (!Double.isFinite(valid)) {
+                diverge(r, epoch, 0, valid);
+                continue;
+            }
             double[] theta = plan.thetaSpec().physical(params, r * P);
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("epoch", epoch);
@@ -167,6 +213,9 @@ public final class Trainer {
         for (double v : bestValid) bv.add(Double.isFinite(v) ? v : null);
         b.put("best_valid", bv);
         b.put("best_epoch", bestEpoch);
+        List<Object> dv = new ArrayList<>();
+        for (int r = 0; r < K; r++) dv.add(divergedEpoch[r] == 0 ? null : Map.of("epoch", divergedEpoch[r], "step", divergedStep[r]));
+        b.put("diverged", dv);
         b.put("train_seconds", trainSeconds);
         b.put("steps", steps);
         return b;
@@ -205,6 +254,14 @@ public final class Trainer {
             bestValid[r] = v == null ? Double.POSITIVE_INFINITY : ((Number) v).doubleValue();
             bestEpoch[r] = ((Number) be.get(r)).intValue();
         }
+        if (b.get("diverged") instanceof List<?> dv) {
+            for (int r = 0; r < K; r++) {
+                if (dv.get(r) instanceof Map<?, ?> d) {
+                    divergedEpoch[r] = ((Number) d.get("epoch")).intValue();
+                    divergedStep[r] = ((Number) d.get("step")).intValue();
+                }
+            }
+        }
         trainSeconds = ((Number) b.get("train_seconds")).doubleValue();
         steps = ((Number) b.get("steps")).longValue();
         return c.epochsDone();
@@ -223,6 +280,10 @@ public final class Trainer {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("seed", plan.seeds()[r]);
             m.put("epochs_run", lastEpoch);
+            if (divergedEpoch[r] > 0) {
+                // set aside; its final numbers are those of its best epoch before it diverged
+                m.put("diverged", Map.of("epoch", divergedEpoch[r], "step", divergedStep[r]));
+            }
             m.put("best_epoch", bestEpoch[r]);
             double[] theta = plan.thetaSpec().physical(bestParams, r * P);
             TrainingEngine.Metrics test = engine.evaluate(bestParams, r, plan.test());
@@ -230,7 +291,7 @@ public final class Trainer {
             fin.put("theta", theta);
             if (plan.thetaStar() != null) fin.put("theta_error", thetaError(theta, plan.thetaStar()));
             if (plan.thetaMn() != null) fin.put("theta_mn_error", thetaError(theta, plan.thetaMn()));
-            fin.put("valid_mse", bestValid[r]);
+            fin.put("valid_mse", Double.isFinite(bestValid[r]) ? bestValid[r] : null);  // null: diverged before a valid epoch
             fin.put("test_mse", test.mse());
             fin.put("test_mse_science_only", test.scienceOnlyMse());
             fin.put("physics_share", test.physicsShare());
