@@ -23,7 +23,10 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.CharBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +38,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
-/** The `hybridsam` command line: generate, train, evaluate, devices. */
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/** The `hybridsam` command line (through picocli): generate, train, evaluate, devices, completion. */
 public final class Main {
     public static final int OK = 0, FAILED = 1, BAD_INPUT = 2, DIVERGED = 3, CANNOT_WRITE = 4;
 
@@ -119,33 +129,111 @@ public final class Main {
         return status;
     }
 
+    /** generate's options. */
+    static final List<Options.Def> GENERATE = List.of(
+            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default) or duffing",
+                    Tasks.ALL.stream().map(Task::name).toList()),
+            new Options.Def("--preset", Options.Type.CHOICE, "PRESET", null, "full (default) or small", List.of("full", "small")),
+            new Options.Def("--seed", Options.Type.LONG, "N", null, "seed of the generated data (default 0)"),
+            new Options.Def("--out", Options.Type.PATH, "DIR", null, "the folder to write, new or empty (default: the cache's"
+                    + " TASK-PRESET-seedN, where train looks)"),
+            new Options.Def("--cache", Options.Type.PATH, "DIR", null,
+                    "where generated data are kept (default $HYBRIDSAM_CACHE or ~/.cache/hybridsam)"));
+
+    /** evaluate's options. */
+    static final List<Options.Def> EVALUATE = List.of(
+            new Options.Def("--run", Options.Type.PATH, "DIR", null, "the run's folder (written by train); required"),
+            new Options.Def("--split", Options.Type.CHOICE, "SPLIT", null, "test (default), valid or train",
+                    List.of("test", "valid", "train")),
+            new Options.Def("--data", Options.Type.PATH, "DIR", null, "evaluate on other data (a folder as train --data takes)"),
+            new Options.Def("--replica", Options.Type.INT, "R", null, "evaluate replica R (0-based) alone (default: all)"),
+            new Options.Def("--json", Options.Type.FLAG, null, null, "print the result as JSON"));
+
+    static final List<String> COMMANDS = List.of("generate", "train", "evaluate", "devices", "completion");
+
+    /**
+     * The command line: picocli's commands, their options made from the tables (RunSetup.OPTIONS,
+     * GENERATE, EVALUATE), help and the bash completion made from them.
+     */
+    static CommandLine commandLine() {
+        CommandSpec root = Options.command("hybridsam", List.of());
+        Help.main(root);
+        CommandLine cl = Options.configure(new CommandLine(root));
+        CommandSpec train = Options.command("train", RunSetup.OPTIONS);
+        train.addOption(Options.option(new Options.Def("--resume", Options.Type.PATH, "DIR", "run", Help.RESUME)));
+        Help.train(train, RunSetup.OPTIONS);
+        CommandSpec generate = Options.command("generate", GENERATE);
+        Help.generate(generate, GENERATE);
+        CommandSpec evaluate = Options.command("evaluate", EVALUATE);
+        Help.evaluate(evaluate, EVALUATE);
+        CommandSpec devices = Options.command("devices", List.of());
+        Help.devices(devices);
+        CommandSpec completion = Options.command("completion", List.of());
+        Help.completion(completion);
+        cl.addSubcommand("train", Options.configure(new CommandLine(train)));
+        cl.addSubcommand("generate", Options.configure(new CommandLine(generate)));
+        cl.addSubcommand("evaluate", Options.configure(new CommandLine(evaluate)));
+        cl.addSubcommand("devices", Options.configure(new CommandLine(devices)));
+        cl.addSubcommand("completion", Options.configure(new CommandLine(completion)));
+        CommandLine help = new CommandLine(new CommandLine.HelpCommand());
+        help.getCommandSpec().usageMessage().header("the options of a command: hybridsam help COMMAND");
+        cl.addSubcommand("help", help);
+        cl.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+        return cl;
+    }
+
     private int runCommand(String... argv) {
-        List<String> args = Arrays.asList(argv);
-        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
-            out.print(Help.MAIN);
-            return args.isEmpty() ? BAD_INPUT : OK;
-        }
-        String cmd = args.get(0);
-        List<String> rest = args.subList(1, args.size());
-        if (rest.contains("--help") || rest.contains("-h")) {
-            String h = Help.forCommand(cmd);
-            if (h == null) {
-                err.println("hybridsam: unknown command '" + cmd + "' (commands: generate, train, evaluate, devices)");
+        String cmd = argv.length > 0 ? argv[0] : "";
+        CommandLine cl = commandLine();
+        cl.setOut(writer(out));
+        cl.setErr(writer(err));
+        cl.setParameterExceptionHandler((e, args) -> badInput(e, argv));
+        cl.setExecutionStrategy(parsed -> {
+            Integer help = CommandLine.executeHelpRequest(parsed);
+            if (help != null) return help;
+            ParseResult sub = parsed.subcommand();
+            if (sub == null) {
+                // no command: the overview, and a status that says nothing was done
+                cl.usage(cl.getOut());
                 return BAD_INPUT;
             }
-            out.print(h);
-            return OK;
-        }
-        try {
-            switch (cmd) {
-                case "train": return train(rest);
-                case "generate": return generate(rest);
-                case "evaluate": return evaluate(rest);
-                case "devices": return devices(rest);
-                default:
-                    err.println("hybridsam: unknown command '" + cmd + "' (commands: generate, train, evaluate, devices; see --help)");
-                    return BAD_INPUT;
+            String name = sub.commandSpec().name();
+            List<String> all = Arrays.asList(argv);
+            List<String> rest = all.subList(all.indexOf(name) + 1, all.size());
+            Options o = Options.of(sub, rest);
+            try {
+                return switch (name) {
+                    case "train" -> train(o);
+                    case "generate" -> generate(o);
+                    case "evaluate" -> evaluate(o);
+                    case "devices" -> devices();
+                    case "completion" -> completion();
+                    default -> throw new IllegalStateException("no such command: " + name);
+                };
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                // what a command throws is mapped to its exit status here, never printed as a trace by picocli
+                return failure(cmd, e);
             }
+        });
+        int status;
+        try {
+            status = cl.execute(argv);
+        } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+            status = failure(cmd, e);
+        }
+        cl.getOut().flush();
+        cl.getErr().flush();
+        return status;
+    }
+
+    /**
+     * The exit status of a command that failed, and its one line on stderr (the mapping the
+     * command line had before picocli; RuntimeExceptions, OutOfMemoryError and StackOverflowError
+     * come here, any other Error goes on).
+     */
+    private int failure(String cmd, Throwable t) {
+        try {
+            throw t;
         } catch (ConfigException | DataException | RunLock.InUseException e) {
             err.println("hybridsam " + cmd + ": " + e.getMessage());
             return BAD_INPUT;
@@ -166,12 +254,62 @@ public final class Main {
             err.println("hybridsam " + cmd + ": out of Java memory (" + e.getMessage() + "); lower --replicas, --batch,"
                     + " --threads or --hidden, or give Java more memory (HYBRIDSAM_JAVA_OPTS=-Xmx...)");
             return BAD_INPUT;
-        } catch (RuntimeException | StackOverflowError e) {
+        } catch (Exception | StackOverflowError e) {
             // anything else is a defect of hybridsam: one line, exit 1, the trace only on request
             err.println("hybridsam " + cmd + ": internal error: " + e + " (please report it; HYBRIDSAM_DEBUG=1 prints the trace)");
             if ("1".equals(System.getenv("HYBRIDSAM_DEBUG"))) e.printStackTrace(err);
             return FAILED;
+        } catch (Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new AssertionError(e);
         }
+    }
+
+    /**
+     * A command line picocli refused (an unknown command or option, a missing value, a value of the
+     * wrong type, an option given twice): one line naming it, exit 2.
+     */
+    private int badInput(ParameterException e, String[] argv) {
+        CommandLine where = e.getCommandLine();
+        boolean atRoot = where.getParent() == null;
+        if (atRoot && e instanceof UnmatchedArgumentException && argv.length > 0 && !argv[0].startsWith("-")) {
+            err.println("hybridsam: unknown command '" + argv[0] + "' (commands: " + String.join(", ", COMMANDS) + "; see --help)");
+            return BAD_INPUT;
+        }
+        String name = where.getCommandSpec().qualifiedName(" ");
+        String hint = "";
+        if (e instanceof UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            hint = "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
+        }
+        err.println(name + ": " + e.getMessage() + hint + " (see " + name + " --help)");
+        return BAD_INPUT;
+    }
+
+    /** A PrintWriter (picocli's output) onto a PrintStream, in the stream's encoding, whose errors the stream keeps. */
+    private static PrintWriter writer(PrintStream s) {
+        return new PrintWriter(new Writer() {
+            @Override
+            public void write(char[] c, int off, int len) {
+                s.append(CharBuffer.wrap(c, off, len));
+            }
+
+            @Override
+            public void flush() {
+                s.flush();
+            }
+
+            @Override
+            public void close() {
+                s.flush();
+            }
+        }, true);
+    }
+
+    /** The bash completion script of every command, its options and their values. */
+    private int completion() {
+        out.print(AutoComplete.bash("hybridsam", commandLine()));
+        return OK;
     }
 
     /**
@@ -181,35 +319,44 @@ public final class Main {
      */
     static final Set<String> RESUME_OVERRIDES = Set.of("--device", "--nn-engine", "--threads");
 
+    private static void checkOverride(String opt) {
+        if (!RESUME_OVERRIDES.contains(opt)) {
+            throw new ConfigException("--resume DIR takes only " + String.join(", ", new java.util.TreeSet<>(RESUME_OVERRIDES))
+                    + " (where the run continues), not " + opt + ": the run continues with the settings it started with");
+        }
+    }
+
     static List<String> resumedArgs(List<String> recorded, List<String> overrides) {
         List<String> out = new ArrayList<>(recorded);
         for (int i = 0; i < overrides.size(); i += 2) {
             String opt = overrides.get(i);
-            if (!RESUME_OVERRIDES.contains(opt)) {
-                throw new ConfigException("--resume DIR takes only " + String.join(", ", new java.util.TreeSet<>(RESUME_OVERRIDES))
-                        + " (where the run continues), not " + opt + ": the run continues with the settings it started with");
-            }
+            checkOverride(opt);
             if (i + 1 >= overrides.size()) throw new ConfigException(opt + ": missing value");
             int at = out.indexOf(opt);
             if (at >= 0) out.subList(at, at + 2).clear();
+            out.removeIf(a -> a.startsWith(opt + "="));
             out.add(opt);
             out.add(overrides.get(i + 1));
         }
         return out;
     }
 
-    private int train(List<String> args) {
+    private int train(Options given) {
         Path resume = null;
-        if (args.contains("--resume")) {
-            int i = args.indexOf("--resume");
-            if (i != 0 || args.size() < 2) {
-                throw new ConfigException("--resume DIR comes first: the run continues with the settings it started with");
+        Options o = given;
+        if (given.has("--resume")) {
+            String where = given.string("--resume", "");
+            if (where.isBlank()) throw new ConfigException("--resume: empty value (give the run's folder)");
+            resume = Path.of(where);
+            List<String> overrides = new ArrayList<>();
+            for (String name : given.names()) {
+                if (name.equals("--resume")) continue;
+                checkOverride(name); // before the run is read
+                overrides.add(name);
+                overrides.add(given.string(name, ""));
             }
-            if (args.get(1).isBlank()) throw new ConfigException("--resume: empty value (give the run's folder)");
-            resume = Path.of(args.get(1));
-            args = resumedArgs(RunSetup.argsOf(resume), args.subList(2, args.size()));
+            o = Options.parse("train", RunSetup.OPTIONS, resumedArgs(RunSetup.argsOf(resume), overrides));
         }
-        Options o = new Options(args, RunSetup.VALUED, Set.of("--quiet"));
         RunSetup setup = new RunSetup(o);
         int K = setup.replicas;
         Path dir = resume != null ? resume
@@ -394,8 +541,7 @@ public final class Main {
         out.printf(Locale.ROOT, "steps/s         %.2f over %s steps%n", (double) res.get("steps_per_second"), res.get("steps"));
     }
 
-    private int generate(List<String> args) {
-        Options o = new Options(args, Set.of("--task", "--preset", "--seed", "--out", "--cache"), Set.of());
+    private int generate(Options o) {
         Task task = Tasks.byName(o.string("--task", "pendulum"));
         String preset = o.choice("--preset", "full", "full", "small");
         long seed = o.integer("--seed", 0);
@@ -471,8 +617,7 @@ public final class Main {
         return entries.size() > show ? s + " and " + (entries.size() - show) + " more" : s;
     }
 
-    private int evaluate(List<String> args) {
-        Options eo = new Options(args, Set.of("--run", "--data", "--split", "--replica"), Set.of("--json"));
+    private int evaluate(Options eo) {
         if (!eo.has("--run")) throw new ConfigException("evaluate needs --run DIR (a folder written by train)");
         Path run = Path.of(eo.string("--run", null));
         String split = eo.choice("--split", "test", "train", "valid", "test");
@@ -480,10 +625,11 @@ public final class Main {
         if (eo.has("--data")) {
             int i = a.indexOf("--data");
             if (i >= 0) a.subList(i, i + 2).clear();
+            a.removeIf(x -> x.startsWith("--data="));
             a.add("--data");
             a.add(eo.string("--data", null));
         }
-        RunSetup setup = new RunSetup(new Options(a, RunSetup.VALUED, Set.of("--quiet")));
+        RunSetup setup = RunSetup.of(a);
         int K = setup.replicas;
         Integer only = null;
         if (eo.has("--replica")) {
@@ -546,8 +692,7 @@ public final class Main {
         }
     }
 
-    private int devices(List<String> args) {
-        new Options(args, Set.of(), Set.of());
+    private int devices() {
         Devices.print(out);
         return OK;
     }

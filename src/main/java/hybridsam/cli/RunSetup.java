@@ -39,11 +39,68 @@ import java.util.SplittableRandom;
 
 /** Everything a `train` or `evaluate` run is made of, resolved from its options and the task's defaults. */
 final class RunSetup {
-    static final java.util.Set<String> VALUED = java.util.Set.of("--task", "--preset", "--data-seed", "--data",
-            "--cache", "--method", "--seed", "--epochs", "--batch", "--lr-theta", "--lr-nn", "--clip",
-            "--weight-decay", "--rho", "--sigma", "--lambda", "--eta", "--l2", "--perturb", "--theta-grad",
-            "--patience", "--threads", "--activation", "--hidden", "--rk4-step", "--theta-init", "--out",
-            "--device", "--nn-engine", "--log-every", "--replicas");
+    /**
+     * Every option of a run (train's, and what config.json records), in the order and sections
+     * of the help: picocli's option specs, the help and the completion are made from this table.
+     * (Options with completion candidates need labels of their own: picocli's bash script keeps
+     * the candidates in a variable named after the label.)
+     */
+    static final List<Options.Def> OPTIONS = List.of(
+            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default) or duffing",
+                    Tasks.ALL.stream().map(Task::name).toList()),
+            new Options.Def("--preset", Options.Type.CHOICE, "PRESET", "data",
+                    "full (default) or small (seconds on a laptop, for trying things)", List.of("full", "small")),
+            new Options.Def("--data-seed", Options.Type.LONG, "N", "data", "seed of the generated data (default 0)"),
+            new Options.Def("--data", Options.Type.PATH, "DIR", "data", "train on your own data: a folder with manifest.json and"
+                    + " train_obs.npy, valid_obs.npy, test_obs.npy, each float32 [sequences, frames, state] (see datasets/README.md)"),
+            new Options.Def("--cache", Options.Type.PATH, "DIR", "data",
+                    "where generated data are kept (default $HYBRIDSAM_CACHE or ~/.cache/hybridsam)"),
+            new Options.Def("--method", Options.Type.TEXTS, "METHOD", "rule", "erm, l2, sam, asam or fsam (default fsam)",
+                    List.of("erm", "l2", "sam", "asam", "fsam")),
+            new Options.Def("--rho", Options.Type.NUMBERS, "X", "rule", "perturbation radius (task default: see README)"),
+            new Options.Def("--sigma", Options.Type.NUMBERS, "X", "rule", "fsam: share of the gradient average removed (default 1)"),
+            new Options.Def("--lambda", Options.Type.NUMBERS, "X", "rule", "fsam: decay of the gradient average, in [0, 1) (default 0.9)"),
+            new Options.Def("--eta", Options.Type.NUMBERS, "X", "rule", "asam: eta in T = |phi| + eta (default 0.01)"),
+            new Options.Def("--l2", Options.Type.NUMBERS, "X", "rule", "l2: weight of (l2/2)|phi|^2 (default 1e-3)"),
+            new Options.Def("--perturb", Options.Type.CHOICE, "WHAT", "rule",
+                    "neural (default: perturb the network only) or all (theta too)", List.of("neural", "all")),
+            new Options.Def("--theta-grad", Options.Type.CHOICE, "PASS", "rule",
+                    "perturbed (default) or clean: theta's gradient from which pass", List.of("perturbed", "clean")),
+            new Options.Def("--lr-theta", Options.Type.NUMBERS, "X", "optimizer", "Adam learning rate for theta (default 1e-2)"),
+            new Options.Def("--lr-nn", Options.Type.NUMBERS, "X", "optimizer", "Adam learning rate for the network (default 1e-3)"),
+            new Options.Def("--clip", Options.Type.NUMBERS, "X", "optimizer", "gradient-norm clip over (theta, phi); 0 = off (default 5)"),
+            new Options.Def("--weight-decay", Options.Type.NUMBERS, "X", "optimizer", "decoupled weight decay on the network (default 0)"),
+            new Options.Def("--epochs", Options.Type.INT, "N", "run", "epochs (default 160)"),
+            new Options.Def("--batch", Options.Type.INT, "N", "run", "minibatch size (default 64)"),
+            new Options.Def("--seed", Options.Type.LONGS, "N", "run", "initialization and shuffling (default 0)"),
+            new Options.Def("--patience", Options.Type.INT, "N", "run",
+                    "stop after N epochs without a better validation error (default 0 = off)"),
+            new Options.Def("--out", Options.Type.PATH, "DIR", "run",
+                    "output folder (default runs/TASK-METHOD-seedN, or runs/TASK-METHOD-replicasK); must not hold a run"),
+            new Options.Def("--threads", Options.Type.INT, "N", "run", "CPU threads (default: all cores; results do not depend on it)"),
+            new Options.Def("--device", Options.Type.CHOICE, "DEVICE", "run", "cpu (default), cuda (refused with the reason when no"
+                    + " GPU can run it), or auto (cuda when available, else cpu with a one-line notice)."
+                    + " HYBRIDSAM_CUDA_STANDIN=1 in the environment runs --device cuda on CPU stand-ins for the NVIDIA"
+                    + " libraries (slow; for seeing the GPU path run); auto never picks them."
+                    + " HYBRIDSAM_CUDA_SYNC=1 names the kernel that faults.", List.of("cpu", "cuda", "auto")),
+            new Options.Def("--nn-engine", Options.Type.CHOICE, "ENGINE", "run", "on the GPU, what runs the corrector: kernels"
+                    + " (default: the project's fused kernels), cublas (CUDA 12's libcublas.so.12), cudnn (cuDNN 9),"
+                    + " or auto (the first of cudnn, cublas, kernels that loads)", List.of("kernels", "cublas", "cudnn", "auto")),
+            new Options.Def("--quiet", Options.Type.FLAG, null, "run", "no progress output"),
+            new Options.Def("--log-every", Options.Type.INT, "N", "run", "an epoch line every N epochs (default 10)"),
+            new Options.Def("--replicas", Options.Type.INT, "K", "replicas", "train K independent runs at once, advanced together"
+                    + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
+                    + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
+            new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP (default 64,64)"),
+            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default), relu, elu, softplus",
+                    List.of("tanh", "relu", "elu", "softplus")),
+            new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1)"),
+            new Options.Def("--theta-init", Options.Type.NUMBERS, "X[,Y]", "model",
+                    "starting theta in physical units (default: middle of its box)"));
+
+    /** The options of a run that take a value. */
+    static final java.util.Set<String> VALUED = OPTIONS.stream().filter(Options.Def::valued).map(Options.Def::name)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     /**
      * The options that may hold one value per replica (a comma-separated list), in the order the
@@ -640,6 +697,15 @@ final class RunSetup {
         return new DataException(f + ": field \"" + field + "\" must be " + expected + " but is " + found);
     }
 
+    /** A run's settings parsed from its command line (train's, without --resume, or a recorded one). */
+    static RunSetup of(List<String> args) {
+        return new RunSetup(options(args));
+    }
+
+    private static Options options(List<String> args) {
+        return Options.parse("train", OPTIONS, args);
+    }
+
     /**
      * The command line a run was started with, from its config.json; every element must be a
      * string and the options must still make a valid run (an edited config.json is refused with
@@ -657,7 +723,7 @@ final class RunSetup {
             args.add(s);
         }
         try {
-            new RunSetup(new Options(args, VALUED, java.util.Set.of("--quiet")));
+            new RunSetup(options(args));
         } catch (ConfigException e) {
             throw new DataException(f + ": field \"args\": " + e.getMessage());
         }

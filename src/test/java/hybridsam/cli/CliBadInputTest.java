@@ -254,8 +254,14 @@ class CliBadInputTest {
     void unknownOptionsAndMalformedCommandLines() {
         refusedOptions(new String[]{"--learning-rate", "0.1"}, "--learning-rate");
         refusedOptions(new String[]{"--quiet=yes"}, "--quiet");
-        refusedOptions(new String[]{"--seed"}, "--seed", "value");
-        refusedOptions(new String[]{"--seed", "1", "--seed", "2"}, "--seed", "twice");
+        // picocli's wording: "Missing required parameter for option '--seed' (N)", "option '--seed' (N) should be
+        // specified only once"
+        refusedOptions(new String[]{"--seed"}, "--seed", "Missing required parameter");
+        refusedOptions(new String[]{"--seed", "1", "--seed", "2"}, "--seed", "only once");
+        refusedOptions(new String[]{"--rho", "0.1", "--rho", "0.2"}, "--rho", "only once", "comma-separated");
+        refusedOptions(new String[]{"--out", "--quiet"}, "--out");
+        refusedOptions(new String[]{"--threads", "2x"}, "--threads", "'2x' is not a whole number");
+        refusedOptions(new String[]{"--hidden", "64,x"}, "--hidden", "'x' is not a whole number");
         refusedOptions(new String[]{"pendulum"}, "pendulum");
         refusedOptions(new String[]{"--epochs", "99999999999"}, "--epochs");
     }
