@@ -253,7 +253,7 @@ inline void on_access(uintptr_t a, size_t n, bool write) {
                 continue;
             }
         }
-        violation(a, n, write, s);
+        violation(reinterpret_cast<uintptr_t>(arena) + g * 4, n, write, s);  // the granule at fault, not the access's start
         return;
     }
 }
@@ -333,17 +333,24 @@ Stream* stream_of(void* h) {
     return streams.count(s) ? s : nullptr;
 }
 
+std::string failed(const std::string& what, int rc) {
+    return what + " failed: " + (error_name(rc) ? error_name(rc) : std::to_string(rc));
+}
+
+// Work that failed when it ran: reported, and the context's error made sticky (a fault stays a fault).
+void fail_work(const std::string& what, int rc) {
+    if (rc == OK || sticky != OK) return;
+    note(failed(what, rc));
+    sticky = rc == ILLEGAL_ADDRESS ? rc : LAUNCH_FAILED;
+}
+
 // Runs queued work up to and including sequence number `until` (all of it by default).
 int drain(Stream* s, uint64_t until = UINT64_MAX) {
     while (!s->queue.empty() && s->queue.front().seq <= until) {
         Op op = std::move(s->queue.front());
         s->queue.pop_front();
         if (sticky != OK) continue;  // a faulted context runs nothing more
-        int rc = op.run();
-        if (rc != OK && sticky == OK) {
-            note(op.what + " failed: " + (error_name(rc) ? error_name(rc) : std::to_string(rc)));
-            sticky = rc == ILLEGAL_ADDRESS ? rc : LAUNCH_FAILED;
-        }
+        fail_work(op.what, op.run());
     }
     return sticky;
 }
@@ -364,16 +371,30 @@ Stream* forbidding_capture() {
     return nullptr;
 }
 
-// A call the driver refuses during capture: fails it and invalidates the capture.
-int refuse_in_capture(const char* call) {
-    Stream* s = forbidding_capture();
-    if (s == nullptr) return OK;
+// What the driver does with a call it refuses during s's capture: the capture is invalidated (its
+// end then returns CUDA_ERROR_STREAM_CAPTURE_INVALIDATED) and the call fails.
+int invalidate_capture(Stream* s, const std::string& what) {
     if (!s->capture_invalid) {
         s->capture_invalid = true;
-        s->capture_why = call;
+        s->capture_why = what;
     }
-    note(std::string(call) + " during a stream capture: not permitted (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED); the capture is invalidated");
+    note(what + " during a stream capture: not permitted (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED); the capture is invalidated");
     return CAPTURE_UNSUPPORTED;
+}
+
+// A call the driver refuses while a capture forbids unsafe calls from this thread.
+int refuse_in_capture(const char* call) {
+    Stream* s = forbidding_capture();
+    return s == nullptr ? OK : invalidate_capture(s, call);
+}
+
+// A copy the driver refuses during capture: a synchronous one, or an asynchronous one with pageable
+// host memory (it synchronises, and into the capturing stream it cannot be recorded); an
+// asynchronous copy with page-locked memory is recorded as a node like a launch.
+int refuse_copy_in_capture(Stream* s, bool async, bool pageable, const char* call) {
+    if (async && !pageable) return OK;
+    if (async && s->capture != nullptr) return invalidate_capture(s, std::string(call) + " with pageable host memory");
+    return refuse_in_capture(call);
 }
 
 // Enqueues op on s: recorded when capturing, run now on the legacy stream (after the blocking
@@ -387,11 +408,7 @@ int enqueue(Stream* s, std::string what, std::function<int()> run) {
     if (sticky != OK) return sticky;
     if (s == &legacy) {
         for (Stream* b : streams) if (!b->non_blocking) drain(b);
-        int rc = run();
-        if (rc != OK && sticky == OK) {
-            note(what + " failed: " + (error_name(rc) ? error_name(rc) : std::to_string(rc)));
-            sticky = rc == ILLEGAL_ADDRESS ? rc : LAUNCH_FAILED;
-        }
+        fail_work(what, run());
         return sticky;
     }
     s->queue.push_back(Op{std::move(what), std::move(run), next_seq++});
@@ -544,16 +561,9 @@ extern "C" int hs_standin_access(const void* p, size_t bytes, int mode, const ch
     running = who;
     int v = violations;
     violations = 0;
-    uintptr_t off = a - reinterpret_cast<uintptr_t>(arena);
-    // one check per granule, as a kernel's accesses would be
-    for (uint64_t g0 = off / 4, last = (off + bytes - 1) / 4; g0 <= last && violations == 0; g0++) {
-        uint8_t s = shadow[g0];
-        if (s == WRITTEN || (s == ALLOCATED && mode == 1)) {
-            if (mode != 0) shadow[g0] = WRITTEN;
-            continue;
-        }
-        violation(reinterpret_cast<uintptr_t>(arena) + g0 * 4, bytes, mode != 0, s);
-    }
+    // the checks a kernel's loads and stores get: a read-write range is read, then written
+    if (mode != 1) on_access(a, bytes, false);
+    if (mode != 0 && violations == 0) on_access(a, bytes, true);
     bool ok = violations == 0;
     violations = v + (ok ? 0 : 1);
     running = before;
@@ -806,12 +816,7 @@ API cuStreamSynchronize(void* h) {
     READY;
     Stream* s = stream_of(h);
     if (s == nullptr) return INVALID_HANDLE;
-    if (s->capture != nullptr) {
-        s->capture_invalid = true;
-        if (s->capture_why.empty()) s->capture_why = "cuStreamSynchronize";
-        note("cuStreamSynchronize on a stream being captured: not permitted (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED); the capture is invalidated");
-        return CAPTURE_UNSUPPORTED;
-    }
+    if (s->capture != nullptr) return invalidate_capture(s, "cuStreamSynchronize of the capturing stream");
     if (int rc = refuse_in_capture("cuStreamSynchronize")) return rc;
     if (s == &legacy) return drain_all();
     return drain(s);
@@ -1112,17 +1117,7 @@ int memcpy_htod(CUdeviceptr dst, const void* src, size_t bytes, void* stream, bo
     Stream* s = stream_of(stream);
     if (s == nullptr) return INVALID_HANDLE;
     bool pageable = !is_pinned(src, bytes);
-    if (!async || s->capture != nullptr) {
-        if (int r = refuse_in_capture(!async ? call : pageable ? "an asynchronous copy from pageable host memory" : "")) {
-            if (!async || pageable) return r;
-        }
-    }
-    if (s->capture != nullptr && pageable) {
-        s->capture_invalid = true;
-        if (s->capture_why.empty()) s->capture_why = call;
-        note(std::string(call) + " from pageable host memory into a stream being captured: not permitted; the capture is invalidated");
-        return CAPTURE_UNSUPPORTED;
-    }
+    if (int r = refuse_copy_in_capture(s, async, pageable, call)) return r;
     if (!device_range(dst, bytes, call, false)) return INVALID_VALUE;
     if (bytes == 0) return OK;
     return enqueue(async ? s : &legacy, call, put_work(dst, src, bytes, pageable));
@@ -1134,13 +1129,7 @@ int memcpy_dtoh(void* dst, CUdeviceptr src, size_t bytes, void* stream, bool asy
     Stream* s = stream_of(stream);
     if (s == nullptr) return INVALID_HANDLE;
     bool pageable = !is_pinned(dst, bytes);
-    if (!async || pageable) {
-        if (int r = refuse_in_capture(call)) return r;
-        if (s->capture != nullptr) {
-            s->capture_invalid = true;
-            return CAPTURE_UNSUPPORTED;
-        }
-    }
+    if (int r = refuse_copy_in_capture(s, async, pageable, call)) return r;
     if (!device_range(src, bytes, call, true)) return INVALID_VALUE;
     if (bytes == 0) return OK;
     auto work = [dst, src, bytes]() {
@@ -1333,7 +1322,7 @@ API cuGraphLaunch(void* exec, void* stream) {
         for (Op& n : e->nodes) {
             int rc = n.run();
             if (rc != OK) {
-                note("graph node " + n.what + " failed: " + (error_name(rc) ? error_name(rc) : std::to_string(rc)));
+                note(failed("graph node " + n.what, rc));
                 return rc;
             }
         }

@@ -181,6 +181,28 @@ class StrictnessStandInTest {
         }
     }
 
+    /** A copy from page-locked host memory is what a capture may record (only pageable ones are refused). */
+    @Test
+    void captureRecordsACopyFromPageLockedMemory() {
+        try (JCudaDevice dev = JCudaDevice.open(0); DeviceScope s = new DeviceScope(dev)) {
+            DeviceBuffer b = s.floats(4);
+            Pointer pinned = new Pointer();
+            assertEquals(0, JCudaDriver.cuMemAllocHost(pinned, 16));
+            try {
+                pinned.getByteBuffer(0, 16).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(new float[]{5, 6, 7, 8});
+                StepGraph g = dev.capture(() -> assertEquals(0, JCudaDriver.cuMemcpyHtoDAsync(dev.pointer(b), pinned, 16, dev.stream())));
+                g.launch();
+                float[] out = new float[4];
+                dev.download(b, out);
+                assertArrayEquals(new float[]{5, 6, 7, 8}, out);
+                g.close();
+                assertEquals("", StandIn.lastReport());
+            } finally {
+                JCudaDriver.cuMemFreeHost(pinned);
+            }
+        }
+    }
+
     @Test
     void captureRefusesAllocationAndAFailedBodyKeepsItsException() {
         try (JCudaDevice dev = JCudaDevice.open(0)) {
