@@ -367,7 +367,7 @@ public final class Main {
         }
         RunLock.checkFree(dir);
         refuseOccupied(dir, resume);
-        if (resume != null) setup.resuming(dir); // config.json's record and the checkpoint against the run's task, shapes and data
+        if (resume != null) setup.resuming(dir); // config.json's record against the run's task, shapes and data
         checkWritable(dir);
         RunSetup.Data data = setup.loadData();
         OdeHybrid model = setup.model(data);
@@ -381,7 +381,9 @@ public final class Main {
             Checkpoint checkpoint = null;
             if (resume != null) {
                 if (Files.exists(dir.resolve(Checkpoint.FILE))) {
+                    // read once, under the lock: verified (checksum, contents) and checked against the run's shapes
                     checkpoint = Checkpoint.read(dir);
+                    checkpoint.checkShape(dir, K, model.parameterCount(), model.thetaCount());
                 } else {
                     err.println("hybridsam: " + dir + " has no checkpoint (the run stopped before its first epoch ended);"
                             + " starting it from the beginning with its recorded settings");

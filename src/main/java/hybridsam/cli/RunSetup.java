@@ -651,8 +651,6 @@ final class RunSetup {
                     + (dataDir == null ? " (another --cache or HYBRIDSAM_CACHE)" : " (--data " + dataDir + ")")
                     + "; resume with the data the run started with");
         }
-        // (a run that stopped before its first epoch ended has no checkpoint and starts again)
-        if (Files.exists(runDir.resolve(Checkpoint.FILE))) Checkpoint.read(runDir).checkShape(runDir, replicas, P, nTheta);
         recordedData = new DataFingerprint(digest, files);
         recordedShapes = shapes;
     }

@@ -69,8 +69,18 @@ public final class CudnnDenseOps implements DenseOps {
     /** The three convolutions of a dense layer. */
     enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_FILTER }
 
+    /** An algorithm chosen for a pass and layer shape, with the workspace it needs. */
+    private record Choice(int algo, long workspaceBytes) {
+    }
+
+    /** One convolution call with a given algorithm and workspace size; returns the cudnnStatus. */
+    @FunctionalInterface
+    private interface Convolution {
+        int call(int algo, long workspaceBytes);
+    }
+
     /** The algorithm in use per pass and layer shape, and the algorithms cuDNN refused. */
-    private final Map<String, Integer> chosen = new HashMap<>();
+    private final Map<String, Choice> chosen = new HashMap<>();
     private final Set<String> refused = new HashSet<>();
 
     private CudnnDenseOps(JCudaDevice dev) {
@@ -160,15 +170,30 @@ public final class CudnnDenseOps implements DenseOps {
         return s.offset() % 4 == 0;
     }
 
+    /** Aligned scratch for operands that are not: slots 0 and 2 for inputs, 1 for the output. */
+    private final DeviceBuffer[] staging = new DeviceBuffer[3];
+
     /** An operand of floats values at a 16-byte aligned address: itself, or a copy in scratch slot `slot`. */
     private Strided alignedInput(Strided s, long floats, int slot) {
         if (aligned(s)) return s;
-        staging[slot] = grow(staging[slot], floats);
-        KernelDenseOps.batchCopy(dev, 1, floats, s, new Strided(staging[slot], 0, floats), false);
-        return new Strided(staging[slot], 0, s.stride());
+        Strided staged = staged(s, floats, slot);
+        KernelDenseOps.batchCopy(dev, 1, floats, s, staged, false);
+        return staged;
     }
 
-    private final DeviceBuffer[] staging = new DeviceBuffer[3];
+    /** Where a pass writes its output: the operand itself, or aligned scratch that {@link #copyBack} returns. */
+    private Strided alignedOutput(Strided s, long floats) {
+        return aligned(s) ? s : staged(s, floats, 1);
+    }
+
+    private void copyBack(Strided written, Strided s, long floats) {
+        if (written != s) KernelDenseOps.batchCopy(dev, 1, floats, written, s, false);
+    }
+
+    private Strided staged(Strided s, long floats, int slot) {
+        staging[slot] = grow(staging[slot], floats);
+        return new Strided(staging[slot], 0, s.stride());
+    }
 
     private static boolean notSupported(int status) {
         return status == NOT_SUPPORTED_9 || status == NOT_SUPPORTED_8;
@@ -188,21 +213,22 @@ public final class CudnnDenseOps implements DenseOps {
      * _v7 query offers with status success, so that a replica's gradient stays the same from run
      * to run. Chosen once per pass and shape.
      */
-    private int algorithm(Pass pass, int K, int out, int in, int n) {
-        String key = pass + " " + K + " " + out + " " + in + " " + n;
-        Integer known = chosen.get(key);
+    private Choice algorithm(Pass pass, String key) {
+        Choice known = chosen.get(key);
         if (known != null) return known;
         int preferred = pass == Pass.FORWARD ? FWD : pass == Pass.BACKWARD_DATA ? BWD_DATA : BWD_FILTER;
         long[] size = new long[1];
         int status = (int) workspaceSize(pass, preferred, size);
-        int algo;
+        Choice c;
         if (status == cudnnStatus.CUDNN_STATUS_SUCCESS && !refused.contains(pass + " " + preferred)) {
-            algo = preferred;
+            c = new Choice(preferred, size[0]);
         } else {
-            algo = deterministicFallback(pass, key, preferred, status);
+            int algo = deterministicFallback(pass, key, preferred, status);
+            check((int) workspaceSize(pass, algo, size), "the workspace size of " + pass + " algorithm " + algo);
+            c = new Choice(algo, size[0]);
         }
-        chosen.put(key, algo);
-        return algo;
+        chosen.put(key, c);
+        return c;
     }
 
     /** One algorithm the _v7 query offers: its number, status and determinism (the three perf types share them). */
@@ -259,17 +285,16 @@ public final class CudnnDenseOps implements DenseOps {
     }
 
     /** Runs a pass with the chosen algorithm; an algorithm refused at the call is dropped and the next one chosen. */
-    private void run(Pass pass, int K, int out, int in, int n, java.util.function.IntBinaryOperator call, String name) {
+    private void run(Pass pass, int K, int out, int in, int n, Convolution call, String name) {
+        String key = pass + " " + K + " " + out + " " + in + " " + n;
         for (int attempt = 0; ; attempt++) {
-            int algo = algorithm(pass, K, out, in, n);
-            long[] size = new long[1];
-            check((int) workspaceSize(pass, algo, size), name + " workspace size");
-            workspace = grow(workspace, (size[0] + 3) / 4);
-            int status = call.applyAsInt(algo, (int) Math.min(size[0], Integer.MAX_VALUE));
+            Choice c = algorithm(pass, key);
+            workspace = grow(workspace, (c.workspaceBytes() + 3) / 4);
+            int status = call.call(c.algo(), c.workspaceBytes());
             if (status == cudnnStatus.CUDNN_STATUS_SUCCESS) return;
-            if (!notSupported(status) || attempt >= 8) check(status, name + " (algorithm " + algo + ")");
-            refused.add(pass + " " + algo);
-            chosen.remove(pass + " " + K + " " + out + " " + in + " " + n);
+            if (!notSupported(status) || attempt >= 8) check(status, name + " (algorithm " + c.algo() + ")");
+            refused.add(pass + " " + c.algo());
+            chosen.remove(key);
         }
     }
 
@@ -280,12 +305,11 @@ public final class CudnnDenseOps implements DenseOps {
         describe(K, out, in, n);
         packFilter(K, out, in, w);
         Strided xa = alignedInput(x, (long) K * in * n, 0);
-        boolean direct = aligned(y);
-        Strided ya = direct ? y : new Strided(staging[1] = grow(staging[1], (long) K * out * n), 0, y.stride());
+        Strided ya = alignedOutput(y, (long) K * out * n);
         KernelDenseOps.biasSet(dev, K, out, n, b, ya);
         run(Pass.FORWARD, K, out, in, n, (algo, ws) -> JCudnn.cudnnConvolutionForward(handle, one(), xDesc, at(xa), wDesc,
                 at(filter, 0), conv, algo, at(workspace, 0), ws, one(), yDesc, at(ya)), "cudnnConvolutionForward");
-        if (!direct) KernelDenseOps.batchCopy(dev, 1, (long) K * out * n, ya, y, false);
+        copyBack(ya, y, (long) K * out * n);
     }
 
     @Override
@@ -295,11 +319,10 @@ public final class CudnnDenseOps implements DenseOps {
         describe(K, out, in, n);
         packFilter(K, out, in, w);
         Strided dya = alignedInput(dy, (long) K * out * n, 0);
-        boolean direct = aligned(dx);
-        Strided dxa = direct ? dx : new Strided(staging[1] = grow(staging[1], (long) K * in * n), 0, dx.stride());
+        Strided dxa = alignedOutput(dx, (long) K * in * n);
         run(Pass.BACKWARD_DATA, K, out, in, n, (algo, ws) -> JCudnn.cudnnConvolutionBackwardData(handle, one(), wDesc,
                 at(filter, 0), yDesc, at(dya), conv, algo, at(workspace, 0), ws, zero(), xDesc, at(dxa)), "cudnnConvolutionBackwardData");
-        if (!direct) KernelDenseOps.batchCopy(dev, 1, (long) K * in * n, dxa, dx, false);
+        copyBack(dxa, dx, (long) K * in * n);
     }
 
     @Override

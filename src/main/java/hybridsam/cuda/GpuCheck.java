@@ -27,7 +27,7 @@ import java.util.function.Supplier;
  * with the project's GEMM kernels, cuBLAS where JCublas loads, cuDNN where JCudnn loads) checked against the CPU
  * reference and the rollout kernels, and timed the same way for K = 1 and 8; a table last.
  * <p>
- * Each check and each timing runs on its own ({@link NamedCheck}, {@link NamedTiming}), and its
+ * Each check and each timing runs on its own ({@link KernelChecks.Planned}, {@link NamedTiming}), and its
  * line is printed as soon as it finishes: an exception (RuntimeException or LinkageError) becomes
  * a FAIL line naming the exception, its message and where in the project it was thrown, and the
  * next check runs. An error after which the CUDA context is lost ({@link DeviceException#isSticky()})
@@ -51,13 +51,6 @@ public final class GpuCheck {
     /** The table's line in place of the timings on the CPU stand-in. */
     static final String STAND_IN_TIMINGS = "timings: skipped on the CPU stand-in (speed means nothing there)";
 
-    /** One check to run: its name (for a FAIL or "not run" line) and the work, which runs it and returns its comparisons. */
-    record NamedCheck(String name, Supplier<List<KernelChecks.Check>> work) {
-        static NamedCheck one(String name, Supplier<KernelChecks.Check> work) {
-            return new NamedCheck(name, () -> List.of(work.get()));
-        }
-    }
-
     /** One row of the timing table to measure: engine (or gradient kernel), replicas, batch, and the work returning the row. */
     record NamedTiming(String engine, int replicas, int batch, Supplier<String> work) {
         String name() {
@@ -66,7 +59,7 @@ public final class GpuCheck {
     }
 
     /** What to run on an open device: the checks, then the timings. */
-    record Plan(List<NamedCheck> checks, List<NamedTiming> timings) {
+    record Plan(List<KernelChecks.Planned> checks, List<NamedTiming> timings) {
     }
 
     public static void main(String[] args) {
@@ -151,7 +144,7 @@ public final class GpuCheck {
      * Runs the checks, then the timings, each guarded, printing each line as it finishes; prints the
      * table last, whatever happened. Returns 0 when everything passed, 1 otherwise.
      */
-    static int run(PrintStream out, PrintStream trace, List<NamedCheck> checks, List<NamedTiming> timings, List<String> notes) {
+    static int run(PrintStream out, PrintStream trace, List<KernelChecks.Planned> checks, List<NamedTiming> timings, List<String> notes) {
         Report r = new Report(out, trace);
         try {
             r.run(checks, timings);
@@ -222,9 +215,9 @@ public final class GpuCheck {
             }
         }
 
-        void run(List<NamedCheck> checks, List<NamedTiming> timings) {
+        void run(List<KernelChecks.Planned> checks, List<NamedTiming> timings) {
             timingsPlanned = !timings.isEmpty();
-            for (NamedCheck c : checks) {
+            for (KernelChecks.Planned c : checks) {
                 if (stopped != null) {
                     checksNotRun++;
                     line(String.format(Locale.ROOT, "%-4s %-44s not run (device lost)", "SKIP", c.name()));
@@ -364,19 +357,19 @@ public final class GpuCheck {
      * kernel checks are {@link KernelChecks#all} one at a time (same order, same random draws).
      */
     static Plan plan(Device dev, List<NnEngines.Availability> engines, long seed, boolean large) {
-        List<NamedCheck> checks = new ArrayList<>(kernelChecks(dev, seed, large));
+        List<KernelChecks.Planned> checks = new ArrayList<>(KernelChecks.plan(dev, seed, large));
         for (Method m : Method.values()) {
-            checks.add(NamedCheck.one("engine Pendulum " + m.id() + ", " + m.id() + "+all+clean",
+            checks.add(KernelChecks.Planned.one("engine Pendulum " + m.id() + ", " + m.id() + "+all+clean",
                     () -> KernelChecks.engine(dev, new PendulumModel(),
                             new RuleConfig[]{KernelChecks.rule(m, false, false, 0), KernelChecks.rule(m, true, true, 0)},
                             37, 12, new int[]{16, 16}, 4, 11)));
         }
-        checks.add(NamedCheck.one("engine Pendulum [per-thread] fsam, sam+all+clean",
+        checks.add(KernelChecks.Planned.one("engine Pendulum [per-thread] fsam, sam+all+clean",
                 () -> KernelChecks.engine(dev, StepKernels.Rollout.PER_THREAD, new PendulumModel(),
                         new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 0), KernelChecks.rule(Method.SAM, true, true, 0)},
                         37, 12, new int[]{16, 16}, 4, 11)));
-        checks.add(NamedCheck.one("engine loss tally Pendulum", () -> KernelChecks.engineTally(dev, new PendulumModel(), 13)));
-        checks.add(NamedCheck.one("engine graph cache", () -> KernelChecks.graphCache(dev, 17)));
+        checks.add(KernelChecks.Planned.one("engine loss tally Pendulum", () -> KernelChecks.engineTally(dev, new PendulumModel(), 13)));
+        checks.add(KernelChecks.Planned.one("engine graph cache", () -> KernelChecks.graphCache(dev, 17)));
         // the corrector engines: the layer-wise path with the project's GEMM kernels, and with
         // each library that loads, against the CPU reference and against the rollout kernels
         List<Engine> timed = new ArrayList<>();
@@ -389,8 +382,8 @@ public final class GpuCheck {
             if (e.dense() == null) continue;
             KernelChecks.DenseFactory d = e.dense();
             String at = " [" + e.name() + "]";
-            checks.add(NamedCheck.one("dense layer K=3 64x64 n=257" + at, () -> KernelChecks.denseLayer(dev, d, 3, 64, 64, 257, rng)));
-            checks.add(NamedCheck.one("dense layer K=2 2x20 n=37" + at, () -> KernelChecks.denseLayer(dev, d, 2, 2, 20, 37, rng)));
+            checks.add(KernelChecks.Planned.one("dense layer K=3 64x64 n=257" + at, () -> KernelChecks.denseLayer(dev, d, 3, 64, 64, 257, rng)));
+            checks.add(KernelChecks.Planned.one("dense layer K=2 2x20 n=37" + at, () -> KernelChecks.denseLayer(dev, d, 2, 2, 20, 37, rng)));
             // KernelChecks.layerwise(dev, d, rng, large), one at a time
             checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.TANH, 3, 37, 4, 2, new int[]{8, 8}, rng));
             checks.add(lwGradient(dev, d, at, new DuffingModel(), Activation.RELU, 2, 19, 4, 1, new int[]{20, 12}, rng));
@@ -403,18 +396,18 @@ public final class GpuCheck {
             }
             // at full size with large; smaller without (the CPU stand-in, where K=8 B=256 T=50 takes minutes per engine)
             int vsK = large ? 8 : 2, vsB = large ? 256 : 64, vsT = large ? 50 : 10;
-            checks.add(NamedCheck.one("layer-wise vs kernels Pendulum tanh K=" + vsK + " B=" + vsB + " T=" + vsT + at,
+            checks.add(KernelChecks.Planned.one("layer-wise vs kernels Pendulum tanh K=" + vsK + " B=" + vsB + " T=" + vsT + at,
                     () -> KernelChecks.layerwiseVsKernels(dev, d, new PendulumModel(), Activation.TANH, vsK, vsB, vsT, 2,
                             new int[]{64, 64}, rng)));
-            checks.add(NamedCheck.one("layer-wise vs kernels Duffing relu K=3 B=37 T=12" + at,
+            checks.add(KernelChecks.Planned.one("layer-wise vs kernels Duffing relu K=3 B=37 T=12" + at,
                     () -> KernelChecks.layerwiseVsKernels(dev, d, new DuffingModel(), Activation.RELU, 3, 37, 12, 1,
                             new int[]{20, 12}, rng)));
-            checks.add(NamedCheck.one("engine layer-wise Pendulum fsam sam B=37" + at,
+            checks.add(KernelChecks.Planned.one("engine layer-wise Pendulum fsam sam B=37" + at,
                     () -> KernelChecks.layerwiseEngine(dev, d, new PendulumModel(),
                             new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 1e-2), KernelChecks.rule(Method.SAM, true, true, 0)},
                             37, 12, new int[]{16, 16}, 4, 11)));
             int ermB = large ? 256 : 67;
-            checks.add(NamedCheck.one("engine layer-wise Pendulum erm B=" + ermB + at,
+            checks.add(KernelChecks.Planned.one("engine layer-wise Pendulum erm B=" + ermB + at,
                     () -> KernelChecks.layerwiseEngine(dev, d, new PendulumModel(),
                             new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)}, ermB, 12, new int[]{64, 64}, 3, 12)));
         }
@@ -434,14 +427,9 @@ public final class GpuCheck {
         return new Plan(checks, timings);
     }
 
-    /** {@link KernelChecks#plan}: the checks of {@link KernelChecks#all}, one at a time. */
-    static List<NamedCheck> kernelChecks(Device dev, long seed, boolean large) {
-        return KernelChecks.plan(dev, seed, large).stream().map(p -> new NamedCheck(p.name(), p.work())).toList();
-    }
-
-    private static NamedCheck lwGradient(Device dev, KernelChecks.DenseFactory dense, String at, ScientificModel sci, Activation act,
+    private static KernelChecks.Planned lwGradient(Device dev, KernelChecks.DenseFactory dense, String at, ScientificModel sci, Activation act,
                                          int K, int B, int frames, int spf, int[] hidden, SplittableRandom rng) {
-        return NamedCheck.one("layer-wise gradient " + KernelChecks.shape(sci, act, K, B, frames, hidden) + at,
+        return KernelChecks.Planned.one("layer-wise gradient " + KernelChecks.shape(sci, act, K, B, frames, hidden) + at,
                 () -> KernelChecks.layerwiseGradient(dev, dense, sci, act, K, B, frames, spf, hidden, rng));
     }
 

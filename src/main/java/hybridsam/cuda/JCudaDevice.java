@@ -109,7 +109,7 @@ public final class JCudaDevice implements Device {
         KernelImage image = KernelImage.fromClasspath(JCudaDevice.class.getClassLoader());
         if (image == null && StandIn.active()) image = KernelImage.standIn();
         if (image == null) throw new DeviceException("this jar has no CUDA kernels (built without nvcc)");
-        return new JCudaDevice(ordinal, image);
+        return open(ordinal, image);
     }
 
     /** Opens device ordinal with the given kernels (tests: a bad image must leak nothing). */

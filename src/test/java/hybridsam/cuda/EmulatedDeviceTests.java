@@ -32,13 +32,9 @@ abstract class EmulatedDeviceTests {
 
     /** The stand-in suites' device: JCudaDevice over the CPU stand-ins; skipped where they are not loaded. */
     static void openStandIn() {
-        assumeStandIn();
+        StandInSuites.assume();
         dev = JCudaDevice.open(0);
         StandIn.clearReport();
-    }
-
-    static void assumeStandIn() {
-        StandInSuites.assume();
     }
 
     /** Closes the stand-in device and fails when the stand-in reported a fault or a refusal nobody expected. */

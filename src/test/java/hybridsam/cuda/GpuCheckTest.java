@@ -50,8 +50,8 @@ class GpuCheckTest {
         return -1;
     }
 
-    private static GpuCheck.NamedCheck passing(String name) {
-        return GpuCheck.NamedCheck.one(name, () -> new KernelChecks.Check(name, 0.25, 10));
+    private static KernelChecks.Planned passing(String name) {
+        return KernelChecks.Planned.one(name, () -> new KernelChecks.Check(name, 0.25, 10));
     }
 
     private static GpuCheck.NamedTiming timing(String engine, int K, Runnable work) {
@@ -66,17 +66,17 @@ class GpuCheckTest {
         AtomicBoolean streamed = new AtomicBoolean();
         AtomicBoolean afterLossRan = new AtomicBoolean();
         AtomicBoolean timingRan = new AtomicBoolean();
-        List<GpuCheck.NamedCheck> checks = List.of(
+        List<KernelChecks.Planned> checks = List.of(
                 passing("alpha"),
-                GpuCheck.NamedCheck.one("beta", () -> {
+                KernelChecks.Planned.one("beta", () -> {
                     // alpha's line is already out when beta runs
                     streamed.set(output().contains("PASS alpha"));
                     throw new IllegalStateException("boom in beta");
                 }),
-                GpuCheck.NamedCheck.one("gamma", () -> {
+                KernelChecks.Planned.one("gamma", () -> {
                     throw new DeviceException("cuLaunchKernel(hs_rollout) failed: CUDA_ERROR_ILLEGAL_ADDRESS", 700);
                 }),
-                GpuCheck.NamedCheck.one("delta", () -> {
+                KernelChecks.Planned.one("delta", () -> {
                     afterLossRan.set(true);
                     return new KernelChecks.Check("delta", 0, 1);
                 }));
@@ -119,7 +119,7 @@ class GpuCheckTest {
     @Test
     void everythingPassedIsStatusZeroWithTheTimingRows() {
         List<String> order = new ArrayList<>();
-        int status = GpuCheck.run(out, trace, List.of(passing("a"), new GpuCheck.NamedCheck("group",
+        int status = GpuCheck.run(out, trace, List.of(passing("a"), new KernelChecks.Planned("group",
                         () -> List.of(new KernelChecks.Check("g1", 0, 3), new KernelChecks.Check("g2", 1.0, 3)))),
                 List.of(timing("fused", 1, () -> order.add("t1")), timing("per-thread", 8, () -> order.add("t2"))), List.of());
         assertEquals(0, status, output());
@@ -137,17 +137,17 @@ class GpuCheckTest {
     void aFailedComparisonAThrowingTimingAndALinkageErrorAreFailuresButTheRestRuns() {
         AtomicInteger ran = new AtomicInteger();
         int status = GpuCheck.run(out, null, List.of(
-                        GpuCheck.NamedCheck.one("off", () -> new KernelChecks.Check("off", 3.5, 7)),
-                        GpuCheck.NamedCheck.one("nolib", () -> {
+                        KernelChecks.Planned.one("off", () -> new KernelChecks.Check("off", 3.5, 7)),
+                        KernelChecks.Planned.one("nolib", () -> {
                             throw new UnsatisfiedLinkError("Error while loading native library \"JCublas2-12.6.0-linux-x86_64\"\n"
                                     + "Stack trace from the attempt to load the library as a resource:\n"
                                     + "java.lang.UnsatisfiedLinkError: /tmp/libJCublas2-12.6.0-linux-x86_64.so: "
                                     + "libcublas.so.12: cannot open shared object file: No such file or directory");
                         }),
-                        GpuCheck.NamedCheck.one("oom", () -> {
+                        KernelChecks.Planned.one("oom", () -> {
                             throw new DeviceOutOfMemoryException(1L << 40, 0, 0);
                         }),
-                        GpuCheck.NamedCheck.one("after", () -> {
+                        KernelChecks.Planned.one("after", () -> {
                             ran.incrementAndGet();
                             return new KernelChecks.Check("after", 0, 1);
                         })),
@@ -282,7 +282,7 @@ class GpuCheckTest {
             long seed = 42;
             List<String> all = KernelChecks.all(dev, seed, false).stream().map(KernelChecks.Check::name).toList();
             List<String> one = new ArrayList<>();
-            for (GpuCheck.NamedCheck c : GpuCheck.kernelChecks(dev, seed, false)) {
+            for (KernelChecks.Planned c : KernelChecks.plan(dev, seed, false)) {
                 c.work().get().forEach(k -> one.add(k.name()));
             }
             assertEquals(all, one);

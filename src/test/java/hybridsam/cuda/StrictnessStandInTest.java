@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StrictnessStandInTest {
     @BeforeEach
     void standIn() {
-        EmulatedDeviceTests.assumeStandIn();
+        StandInSuites.assume();
         StandIn.clearReport();
     }
 
