@@ -21,7 +21,8 @@
 // Scientific model ids (CudaTrainingEngine.modelId).
 enum { HS_PENDULUM = 0, HS_DUFFING = 1 };
 // Activation ids = hybridsam.model.Activation ordinals.
-enum { HS_RELU = 0, HS_TANH = 1, HS_ELU = 2, HS_SOFTPLUS = 3 };
+enum { HS_RELU = 0, HS_TANH = 1, HS_ELU = 2, HS_SOFTPLUS = 3, HS_LEAKY_RELU = 4 };
+#define HS_LEAKY_SLOPE 0.01f  // Activation.LEAKY_SLOPE
 // Rule ids = hybridsam.train.Method ordinals.
 enum { HS_ERM = 0, HS_L2 = 1, HS_SAM = 2, HS_ASAM = 3, HS_FSAM = 4 };
 // Per-replica rule configuration: double cfg[r * HS_CFG_N + field] (see RuleTable.java).
@@ -39,6 +40,7 @@ __device__ __forceinline__ float hs_act(int a, float x) {
         case HS_RELU: return x > 0.f ? x : 0.f;
         case HS_TANH: return tanhf(x);
         case HS_ELU: return x > 0.f ? x : expm1f(x);
+        case HS_LEAKY_RELU: return x > 0.f ? x : HS_LEAKY_SLOPE * x;
         default: return x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x));
     }
 }
@@ -49,6 +51,7 @@ __device__ __forceinline__ float hs_act_grad(int a, float h) {
         case HS_RELU: return h > 0.f ? 1.f : 0.f;
         case HS_TANH: return 1.f - h * h;
         case HS_ELU: return h > 0.f ? 1.f : h + 1.f;
+        case HS_LEAKY_RELU: return h > 0.f ? 1.f : HS_LEAKY_SLOPE;
         default: return -expm1f(-h);
     }
 }

@@ -10,7 +10,12 @@ import jdk.incubator.vector.VectorSpecies;
  * activation's output h, so the backward pass needs only the stored post-activations.
  */
 public enum Activation {
-    RELU, TANH, ELU, SOFTPLUS;
+    RELU, TANH, ELU, SOFTPLUS,
+    /** max(x, 0.01 x), PyTorch's default slope; the convolutional corrector's activation. */
+    LEAKY_RELU;
+
+    /** Slope of {@link #LEAKY_RELU} below zero (HS_LEAKY_SLOPE in the kernels). */
+    public static final float LEAKY_SLOPE = 0.01f;
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
@@ -18,7 +23,7 @@ public enum Activation {
         for (Activation a : values()) {
             if (a.name().equalsIgnoreCase(name)) return a;
         }
-        throw new IllegalArgumentException("unknown activation '" + name + "' (choose relu, tanh, elu, softplus)");
+        throw new IllegalArgumentException("unknown activation '" + name + "' (choose relu, tanh, elu, softplus, leaky_relu)");
     }
 
     public String id() {
@@ -30,6 +35,7 @@ public enum Activation {
             case RELU: return a > 0f ? a : 0f;
             case TANH: return tanh(FloatVector.broadcast(S, a)).lane(0);
             case ELU: return a > 0f ? a : (float) StrictMath.expm1(a);
+            case LEAKY_RELU: return a > 0f ? a : LEAKY_SLOPE * a;
             default: return softplus(a);
         }
     }
@@ -66,6 +72,7 @@ public enum Activation {
             case RELU: return h > 0f ? 1f : 0f;
             case TANH: return 1f - h * h;
             case ELU: return h > 0f ? 1f : h + 1f;
+            case LEAKY_RELU: return h > 0f ? 1f : LEAKY_SLOPE;  // the output has the input's sign
             default: return (float) -StrictMath.expm1(-h); // sigmoid(a) = 1 - exp(-softplus(a))
         }
     }
@@ -85,6 +92,12 @@ public enum Activation {
             case RELU:
                 for (int i = 0; i < n; i += L) {
                     FloatVector.fromArray(S, x, off + i).max(0f).intoArray(x, off + i);
+                }
+                break;
+            case LEAKY_RELU:
+                for (int i = 0; i < n; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, off + i);
+                    v.blend(v.mul(LEAKY_SLOPE), v.compare(VectorOperators.LE, 0f)).intoArray(x, off + i);
                 }
                 break;
             default:
@@ -108,6 +121,13 @@ public enum Activation {
                     FloatVector hv = FloatVector.fromArray(S, h, hOff + i);
                     FloatVector gv = FloatVector.fromArray(S, g, gOff + i);
                     gv.blend(0f, hv.compare(VectorOperators.LE, 0f)).intoArray(g, gOff + i);
+                }
+                break;
+            case LEAKY_RELU:
+                for (int i = 0; i < n; i += L) {
+                    FloatVector hv = FloatVector.fromArray(S, h, hOff + i);
+                    FloatVector gv = FloatVector.fromArray(S, g, gOff + i);
+                    gv.blend(gv.mul(LEAKY_SLOPE), hv.compare(VectorOperators.LE, 0f)).intoArray(g, gOff + i);
                 }
                 break;
             default:

@@ -8,12 +8,22 @@ import java.util.SplittableRandom;
  * activation on the output). Its weights sit in a flat segment of the parameter vector, layer
  * by layer: W (row-major, [out][in]) then b. The GPU kernels use the same layout.
  */
-public record MlpShape(int[] widths, Activation activation) {
+public record MlpShape(int[] widths, Activation activation) implements Corrector {
 
     public MlpShape {
         if (widths.length < 2) throw new IllegalArgumentException("an MLP needs input and output widths");
         for (int w : widths) if (w <= 0) throw new IllegalArgumentException("MLP widths must be positive: " + Arrays.toString(widths));
         widths = widths.clone();
+    }
+
+    @Override
+    public int inputs() {
+        return widths[0];
+    }
+
+    @Override
+    public int outputs() {
+        return widths[widths.length - 1];
     }
 
     public int layers() {
@@ -39,11 +49,13 @@ public record MlpShape(int[] widths, Activation activation) {
         return weightOffset(layer) + widths[layer + 1] * widths[layer];
     }
 
+    @Override
     public int parameterCount() {
         return weightOffset(layers());
     }
 
     /** Sum of hidden widths: the activations stored per evaluation for the backward pass. */
+    @Override
     public int hiddenUnits() {
         int n = 0;
         for (int l = 1; l < widths.length - 1; l++) n += widths[l];
@@ -55,6 +67,7 @@ public record MlpShape(int[] widths, Activation activation) {
     }
 
     /** PyTorch's default: weights and biases uniform in ±1/sqrt(fan_in). */
+    @Override
     public void initialize(float[] params, int off, SplittableRandom rng) {
         for (int l = 0; l < layers(); l++) {
             double bound = 1.0 / Math.sqrt(in(l));
@@ -65,12 +78,14 @@ public record MlpShape(int[] widths, Activation activation) {
     }
 
     /** FLOPs of one forward evaluation for one sample (multiply-adds count 2). */
+    @Override
     public long forwardFlops() {
         long f = 0;
         for (int l = 0; l < layers(); l++) f += 2L * in(l) * out(l);
         return f;
     }
 
+    @Override
     public String describe() {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < widths.length; i++) sb.append(i == 0 ? "" : "-").append(widths[i]);
