@@ -19,8 +19,8 @@ import hybridsam.model.ConvShape;
  * vectors and broadcasts them into y (hs_bias_set, per sample) before the convolution adds
  * into it (beta 1); db is Σ over cells per sample (hs_bias_grad into zeroed scratch), then Σ
  * over samples (hs_tilesum), then added into the strided db: fixed-order sums in double, no
- * atomics, so the gradient is the same bits from run to run (cudnnConvolutionBackwardBias does
- * not document its summation order).
+ * atomics, so the gradient is the same bits from run to run (cuDNN's documentation gives no
+ * summation order for cudnnConvolutionBackwardBias, so it is not used).
  *
  * <p>Lifetime: scratch (packed filter, filter gradient, bias scratch, workspace, staging) grows
  * at the first call of a shape and is kept until {@link #close}, since a captured graph keeps
