@@ -22,8 +22,8 @@ import hybridsam.tasks.Task;
 import hybridsam.tasks.TaskDefaults;
 import hybridsam.tasks.Tasks;
 import hybridsam.train.Checkpoint;
-import hybridsam.train.ConfigException;
-import hybridsam.train.CpuTrainingEngine;
+import hybridsam.io.ConfigException;
+import hybridsam.cpu.CpuTrainingEngine;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
 import hybridsam.train.TrainingEngine;
@@ -445,7 +445,7 @@ final class RunSetup {
         String device = options.string("--device", "cpu");
         // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
         int B = Math.min(batch, data.train().count());
-        hybridsam.train.MemoryBudget.checkCpu(model, rules.length, B, data.train().frames(), threads,
+        hybridsam.cpu.MemoryBudget.checkCpu(model, rules.length, B, data.train().frames(), threads,
                 "--replicas " + rules.length + " --hidden " + model.corrector().describe() + " --batch " + batch + " --threads " + threads);
         float[] start = initialParams(model);
         String nnOption = options.choice("--nn-engine", "kernels", "kernels", "cublas", "cudnn", "auto");
