@@ -539,7 +539,7 @@ public final class Main {
         if (fin.containsKey("theta_error")) out.printf(Locale.ROOT, "theta error     %.4f%n", (double) fin.get("theta_error"));
         if (fin.containsKey("theta_mn_error")) out.printf(Locale.ROOT, "theta_mn error  %.4f%n", (double) fin.get("theta_mn_error"));
         out.printf(Locale.ROOT, "test MSE        %.4e (science alone %.4e)%n", (double) fin.get("test_mse"), (double) fin.get("test_mse_science_only"));
-        out.printf(Locale.ROOT, "physics share   %.4f (network's share of the field)%n", (double) fin.get("physics_share"));
+        out.printf(Locale.ROOT, "network share   %.4f (|f_nn| / (|f_sci| + |f_nn|) on the test states)%n", (double) fin.get("network_share"));
         out.printf(Locale.ROOT, "steps/s         %.2f over %s steps%n", (double) res.get("steps_per_second"), res.get("steps"));
     }
 
@@ -670,7 +670,7 @@ public final class Main {
                 if (data.thetaStar() != null) e.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
                 e.put("mse", m.mse());
                 e.put("mse_science_only", m.scienceOnlyMse());
-                e.put("physics_share", m.physicsShare());
+                e.put("network_share", m.networkShare());
                 each.add(e);
             }
             Map<String, Object> r = new LinkedHashMap<>();
