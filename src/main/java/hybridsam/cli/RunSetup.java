@@ -336,7 +336,8 @@ final class RunSetup {
         Map<String, Object> m = ds.manifest();
         Tasks.checkData(task, m, where);  // data of another task say so before any shape or count is compared
         int[] frame = frameShape(ds, "train_obs", dir);
-        ScientificModel science = task.science(frame, dir.resolve("train_obs.npy").toString());
+        ScientificModel science = task.science(frame, dir.resolve("train_obs.npy") + ": shape "
+                + java.util.Arrays.toString(ds.arrays().get("train_obs").shape()));
         Sequences train = sequences(ds, "train_obs", dir, frame);
         Sequences valid = sequences(ds, "valid_obs", dir, frame);
         Sequences test = sequences(ds, "test_obs", dir, frame);
