@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Times erm and fsam training steps of the CPU backend on pendulum, full preset (batch 256,
-# 50 frames, 98 RK4 steps, MLP 2-64-64-2 tanh) and prints a Markdown table: median seconds per
-# step, steps per second and sustained GFLOP/s. Extra arguments go to the benchmark, e.g.
+# Times erm and fsam training steps of the CPU backend and prints a Markdown table: median seconds
+# per step, steps per second and sustained GFLOP/s (corrector FLOPs only). Default: pendulum, full
+# preset (batch 256, 50 frames, 98 RK4 steps, MLP 2-64-64-2 tanh); --task reaction-diffusion: 32x32
+# grid, 16 frames, 15 RK4 steps, conv 2-16-16-2 3x3, batch 16. Extra arguments go to the benchmark, e.g.
 #   benchmarks/cpu-step.sh --reps 30 --threads 1
+#   benchmarks/cpu-step.sh --task reaction-diffusion --methods erm,fsam --threads 2
+# The benchmark is test code (src/test/java/hybridsam/bench/CpuStepBenchmark.java), so it is not in
+# the jar: this compiles the main and test classes and runs it on them with the runtime dependencies.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jar="$here/target/hybridsam-0.1.0.jar"
-[ -f "$jar" ] || (cd "$here" && mvn -q -B -DskipTests package)
-exec java --add-modules jdk.incubator.vector -cp "$jar" hybridsam.bench.CpuStepBenchmark "$@" \
+cd "$here"
+mvn -q -B -DskipTests test-compile
+# the library's runtime dependencies: the benchmark needs nothing else (no JUnit)
+cp_file="$here/target/bench-classpath.txt"
+mvn -q -B dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$cp_file" >/dev/null
+exec java --add-modules jdk.incubator.vector \
+  -cp "$here/target/classes:$here/target/test-classes:$(cat "$cp_file")" \
+  hybridsam.bench.CpuStepBenchmark "$@" \
   2> >(grep -v '^WARNING: Using incubator modules' >&2)

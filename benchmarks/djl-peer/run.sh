@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# PyTorch-CPU (libtorch 2.7.1 through DJL 0.36, all from Maven Central) timing the reaction-diffusion
+# training step of benchmarks/cpu-step.sh --task reaction-diffusion. Not part of hybridsam's build.
+#   benchmarks/djl-peer/run.sh [--threads 2] [--methods erm,fsam] [--batch 16] [--reps 15] [--warmup 5]
+# DJL must not download anything at run time: ai.djl.offline=true, and the natives come from the
+# pytorch-native-cpu and pytorch-jni jars on the class path, unpacked once into target/djl-cache.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+threads=2
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads="$2"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+mvn -q -B compile
+mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
+# intra-op threads through DJL's property; OpenMP's own variable too, so libgomp agrees with it
+export OMP_NUM_THREADS="$threads"
+exec java -Dai.djl.offline=true \
+  -DENGINE_CACHE_DIR="$here/target/djl-cache" -DDJL_CACHE_DIR="$here/target/djl-cache" \
+  -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 \
+  -cp "target/classes:$(cat target/classpath.txt)" djlpeer.RdStep "${args[@]}" \
+  2> >(grep -v '^SLF4J' >&2)

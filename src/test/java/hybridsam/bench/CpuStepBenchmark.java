@@ -1,0 +1,140 @@
+package hybridsam.bench;
+
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.cpu.CpuTrainingEngine;
+import hybridsam.io.Dataset;
+import hybridsam.io.NdArray;
+import hybridsam.model.Activation;
+import hybridsam.model.Corrector;
+import hybridsam.model.MlpShape;
+import hybridsam.model.OdeHybrid;
+import hybridsam.model.ScientificModel;
+import hybridsam.model.Sequences;
+import hybridsam.tasks.Task;
+import hybridsam.tasks.TaskDefaults;
+import hybridsam.tasks.Tasks;
+import hybridsam.tasks.data.ReactionDiffusionData;
+import hybridsam.train.Method;
+import hybridsam.train.RuleConfig;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Times training steps of the CPU backend (benchmarks/cpu-step.sh). Test code, not part of the
+ * library: it lives in the test sources so that the jar carries no benchmark.
+ *
+ * <ul>
+ * <li>{@code --task pendulum} (default): full preset, batch 256, 50 frames, RK4 step 0.1 (98
+ * steps), MLP 2-64-64-2 tanh.</li>
+ * <li>{@code --task reaction-diffusion}: full preset, 32 × 32 grid, 16 frames, RK4 step 0.1 (15
+ * steps), 3 × 3 conv net 2-16-16-2 with leaky ReLU and edge-replicate padding, batch 16, on the
+ * seed-0 training episodes of the task's own generator.</li>
+ * </ul>
+ *
+ * Reports the median over timed repetitions after warm-up, as steps per second and as sustained
+ * FLOP/s counted from the corrector only, the way the issues fix it: one forward is
+ * {@link Corrector#forwardFlops()} per sample per RK4 stage (MLP: 2·(2·64 + 64·64 + 64·2); conv:
+ * 2·Σ in·out·9·H·W), backward twice that, 4 stages per step, twice that again for the rules that
+ * take two gradients. The scientific model, the RK4 arithmetic and any recomputed stages (the
+ * rollout recomputes a step's stages when keeping them all would pass its memory budget) are not
+ * counted, so the figure is a lower bound of the arithmetic done.
+ *
+ * <p>usage: CpuStepBenchmark [--task pendulum|reaction-diffusion] [--preset full|small]
+ * [--methods erm,fsam] [--batch 256|16] [--threads N] [--replicas 1] [--reps 15] [--warmup 5]
+ */
+public final class CpuStepBenchmark {
+    public static void main(String[] args) {
+        String methods = "erm,fsam", taskName = "pendulum", preset = "full";
+        int batch = -1, reps = 15, warmup = 5, threads = Runtime.getRuntime().availableProcessors(), replicas = 1;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--task" -> taskName = args[i + 1];
+                case "--preset" -> preset = args[i + 1];
+                case "--methods" -> methods = args[i + 1];
+                case "--batch" -> batch = Integer.parseInt(args[i + 1]);
+                case "--threads" -> threads = Integer.parseInt(args[i + 1]);
+                case "--reps" -> reps = Integer.parseInt(args[i + 1]);
+                case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                case "--replicas" -> replicas = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (args.length % 2 != 0) throw new IllegalArgumentException("option " + args[args.length - 1] + " needs a value");
+        Task task = Tasks.byName(taskName);
+        boolean rd = task == Tasks.REACTION_DIFFUSION;
+        if (!rd && task != Tasks.PENDULUM) throw new IllegalArgumentException("--task: pendulum or reaction-diffusion");
+        // batch as the issues fix it: 256 for the pendulum step, the task's training default (16) for reaction-diffusion
+        if (batch < 0) batch = rd ? task.defaults().batchSize() : 256;
+
+        Sequences train;
+        OdeHybrid model;
+        if (rd) {
+            // Only the training split is used, so valid and test are cut to one episode each: the
+            // generator draws episode seeds train first, so these 400 episodes are exactly the full
+            // preset's, at 40% of its generation time.
+            ReactionDiffusionData.Settings s = ReactionDiffusionData.Settings.preset(preset);
+            s = new ReactionDiffusionData.Settings(s.height(), s.width(), s.nTrain(), 1, 1, s.frames(),
+                    s.frameDt(), s.dataStep(), s.noise());
+            NdArray a = ReactionDiffusionData.generate(preset, s, 0).arrays().get("train_obs");
+            int[] shape = a.shape();
+            int[] frame = Arrays.copyOfRange(shape, 2, shape.length);
+            train = new Sequences(a.data(), shape[0], shape[1], a.data().length / (shape[0] * shape[1]));
+            TaskDefaults d = task.defaults();
+            ScientificModel science = task.science(frame, "reaction-diffusion " + preset);
+            Corrector net = task.corrector(science, d.hidden(), d.activation());
+            model = new OdeHybrid(science, net, d.rk4Step(), Tasks.stepsPerFrame(s.frameDt(), d.rk4Step(), "generator"));
+        } else {
+            Dataset d = Tasks.PENDULUM.generate(preset, 0);
+            NdArray a = d.arrays().get("train_obs");
+            train = new Sequences(a.data(), a.shape()[0], a.shape()[1], a.shape()[2]);
+            model = new OdeHybrid(Tasks.PENDULUM.science(), new MlpShape(new int[]{2, 64, 64, 2}, Activation.TANH), 0.1, 2);
+        }
+        int steps = (train.frames() - 1) * model.stepsPerFrame();
+        double fwd = model.corrector().forwardFlops();
+        double ermFlop = fwd * 3 * 4 * steps * batch; // forward + backward (2×), 4 RK4 stages
+        System.out.printf(Locale.ROOT, "# %s, %d threads, %d-bit vectors, Java %s%n", cpuName(), threads,
+                CpuOdeBackend.vectorLength() * 32, System.getProperty("java.version"));
+        String net = rd ? "" : "MLP "; // the conv net's description names itself ("conv3x3 ...")
+        System.out.printf(Locale.ROOT, "# %s %s: batch %d, %d frames, %d RK4 steps, %s%s, replicas %d%n",
+                task.name(), preset, batch, train.frames(), steps, net, model.corrector().describe(), replicas);
+        System.out.println("| method | median s/step | steps/s | GFLOP/step | GFLOP/s |");
+        System.out.println("|---|---|---|---|---|");
+        for (String name : methods.split(",")) {
+            Method m = Method.parse(name);
+            RuleConfig[] rules = new RuleConfig[replicas];
+            float[] p = new float[replicas * model.parameterCount()];
+            for (int r = 0; r < replicas; r++) {
+                rules[r] = new RuleConfig(m, m.defaultRho(), 1, 0.9, 0.01, 1e-3, false, false, 1e-2, 1e-3, 5, 0);
+                model.corrector().initialize(p, r * model.parameterCount() + model.nnOffset(), new SplittableRandom(r));
+            }
+            try (CpuTrainingEngine e = new CpuTrainingEngine(new CpuOdeBackend(model, threads), train, rules, p)) {
+                SplittableRandom rng = new SplittableRandom(1);
+                double[] t = new double[reps];
+                for (int i = 0; i < warmup + reps; i++) {
+                    int[] b = new int[replicas * batch];
+                    for (int j = 0; j < b.length; j++) b[j] = rng.nextInt(train.count());
+                    long t0 = System.nanoTime();
+                    e.step(b, batch);
+                    if (i >= warmup) t[i - warmup] = (System.nanoTime() - t0) / 1e9;
+                }
+                Arrays.sort(t);
+                double med = t[reps / 2];
+                double flop = ermFlop * replicas * (m.perturbs() ? 2 : 1);
+                System.out.printf(Locale.ROOT, "| %s | %.4f | %.2f | %.2f | %.1f |%n", m.id(), med, 1 / med, flop / 1e9, flop / med / 1e9);
+            }
+        }
+    }
+
+    private static String cpuName() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+            }
+        } catch (java.io.IOException | RuntimeException ignored) {
+            // the name is decoration only
+        }
+        return System.getProperty("os.arch");
+    }
+}
