@@ -10,10 +10,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-mvn -q -B -DskipTests test-compile
+# Maven's output goes to stderr, so that standard output is the table alone (e.g. for > file)
+mvn -q -B -DskipTests test-compile >&2
 # the library's runtime dependencies: the benchmark needs nothing else (no JUnit)
 cp_file="$here/target/bench-classpath.txt"
-mvn -q -B dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$cp_file" >/dev/null
+mvn -q -B dependency:build-classpath -DincludeScope=runtime -Dmdep.outputFile="$cp_file" >&2
 exec java --add-modules jdk.incubator.vector \
   -cp "$here/target/classes:$here/target/test-classes:$(cat "$cp_file")" \
   hybridsam.bench.CpuStepBenchmark "$@" \

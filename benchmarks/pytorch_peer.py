@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch peer of hybridsam's pendulum training step, for side-by-side timings (issue 4).
+"""PyTorch peer of hybridsam's training steps, for side-by-side timings (issue 4).
 
-The same hybrid as the project's `pendulum` task at the full preset:
+--task pendulum (default): the same hybrid as the project's `pendulum` task at the full preset:
   state z = (q, p); dz/dt = f_sci(z; theta) + f_nn(z), f_sci = (p, -theta sin q),
   theta = lo + (hi - lo) * sigmoid(u), box [0.1, 4], u the optimised unconstrained value;
   f_nn an MLP 2-64-64-2 with tanh (PyTorch default initialisation);
@@ -9,6 +9,22 @@ The same hybrid as the project's `pendulum` task at the full preset:
   loss = mean over batch x 49 frames x 2 of the squared error over frames 1..49;
   batch 256 drawn from 400 synthetic sequences generated here (damped pendulum,
   omega0^2 = (2 pi / 6)^2, alpha = 0.2, APHYNITY initial states, noise 0.01).
+--task reaction-diffusion: the project's `reaction-diffusion` task at the full preset, as
+benchmarks/cpu-step.sh --task reaction-diffusion times it on the CPU:
+  state z = (U, V) on a 32 x 32 grid, channels first [B, 2, 32, 32];
+  dz/dt = (a Lap U, b Lap V) + net(z), Lap the five-point Laplacian with edge-replicate (Neumann)
+  boundaries and mesh step dx = 2/31; theta = (a, b) = exp(log lo + (log hi - log lo) sigmoid(u)),
+  box [1e-4, 1e-2] for each (log scale);
+  net a 3x3 convolutional net 2-16-16-2 with edge-replicate padding (F.pad mode='replicate') before
+  each convolution and leaky ReLU (slope 0.01) after the hidden ones (PyTorch default init);
+  classic RK4 with step 0.1, 16 frames every 0.1 (15 RK4 steps, one per frame);
+  loss = mean over batch x 15 frames x 2 x 32 x 32 of the squared error over frames 1..15;
+  batch 16 (the task's default) drawn from --episodes FitzHugh-Nagumo episodes made here with the
+  task's truth (U_t = a Lap U + U - U^3 - V - k, V_t = b Lap V + U - V, a = 1.5e-3, b = 5e-3,
+  k = 5e-3; initial U, V uniform in [0, 1) per cell; RK4 at 1e-3 in float64, no noise); 64 episodes
+  by default rather than the preset's 400: the values do not change a step's arithmetic.
+  FLOPs as hybridsam counts them: conv layers only, 2 * sum(in * out * 9 * 32 * 32) per sample per
+  RK4 stage forward, backward twice that, 4 stages per step, twice for fsam.
 Rules (method.md section 2):
   erm:  Adam step with grad L(theta, phi).
   fsam: g = grad L at (theta, phi); d = g_phi - sigma m_{t-1}, m_t = lam m_{t-1} + (1 - lam) g_phi
@@ -53,16 +69,34 @@ WIDTH = 64
 # MLP forward FLOPs per sample per RK4 stage, counted as benchmarks/RESULTS.md does
 MLP_FWD_FLOP = 2 * (2 * WIDTH + WIDTH * WIDTH + WIDTH * 2)
 
+# the reaction-diffusion task, full preset
+RD_GRID = 32
+RD_DX = 2.0 / (RD_GRID - 1)
+RD_FRAMES, RD_FRAME_DT = 16, 0.1
+RD_LO, RD_HI = 1e-4, 1e-2
+RD_CHANNELS = (2, 16, 16, 2)
+RD_SLOPE = 0.01
+RD_TRUTH = dict(a=1.5e-3, b=5e-3, k=5e-3)
+RD_DATA_STEP = 1e-3
+# conv forward FLOPs per sample per RK4 stage (hybridsam's ConvShape.forwardFlops())
+RD_FWD_FLOP = sum(2 * i * o * 9 * RD_GRID * RD_GRID for i, o in zip(RD_CHANNELS[:-1], RD_CHANNELS[1:]))
+
 torch = None  # bound in main() after argument parsing
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(
-        description="PyTorch peer of hybridsam's pendulum fsam/erm training step (timings).")
+        description="PyTorch peer of hybridsam's fsam/erm training step (timings): pendulum or reaction-diffusion.")
+    ap.add_argument("--task", default="pendulum", choices=["pendulum", "reaction-diffusion"],
+                    help="pendulum (default; MLP 2-64-64-2, batch 256) or reaction-diffusion (32x32 grid, "
+                         "conv 2-16-16-2, batch 16)")
+    ap.add_argument("--episodes", type=int, default=64,
+                    help="reaction-diffusion: FitzHugh-Nagumo episodes made to draw minibatches from (default 64)")
     ap.add_argument("--device", default="cuda", help="cuda (default; falls back to cpu with a warning) or cpu")
     ap.add_argument("--steps", type=int, default=30, help="timed steps per variant (default 30)")
     ap.add_argument("--warmup", type=int, default=5, help="warm-up steps per variant before timing (default 5)")
-    ap.add_argument("--batch", type=int, default=256, help="minibatch size (default 256)")
+    ap.add_argument("--batch", type=int, default=None,
+                    help="minibatch size (default 256 for pendulum, 16 for reaction-diffusion)")
     ap.add_argument("--variants", default=",".join(ALL_VARIANTS),
                     help="comma-separated list, run in this order (default: all: %s)" % ",".join(ALL_VARIANTS))
     ap.add_argument("--seq-k", type=int, default=8, help="K for the sequential-runs variants (default 8)")
@@ -79,7 +113,10 @@ def parse_args(argv=None):
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="OUT", help="write every figure as JSON to OUT (rewritten after each variant)")
-    return ap.parse_args(argv)
+    a = ap.parse_args(argv)
+    if a.batch is None:
+        a.batch = 16 if a.task == "reaction-diffusion" else 256
+    return a
 
 
 # ---------------------------------------------------------------- data
@@ -111,6 +148,112 @@ def make_data(n, device, seed):
     x = torch.stack(out, dim=1)
     noise = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(device)
     return (x + NOISE * noise).to(torch.float32).contiguous()
+
+
+def make_rd_data(n, device, seed):
+    """n FitzHugh-Nagumo episodes [n, RD_FRAMES, 2, G, G] (the task's truth), RK4 at RD_DATA_STEP in float64."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    z = torch.rand(n, 2, RD_GRID, RD_GRID, generator=gen, dtype=torch.float64).to(device)
+    a, b, k = RD_TRUTH["a"], RD_TRUTH["b"], RD_TRUTH["k"]
+
+    def f(z):
+        lap = laplacian(z)
+        u, v = z[:, 0], z[:, 1]
+        return torch.stack((a * lap[:, 0] + u - u ** 3 - v - k, b * lap[:, 1] + u - v), dim=1)
+
+    sub = int(round(RD_FRAME_DT / RD_DATA_STEP))
+    h = RD_DATA_STEP
+    out = [z]
+    with torch.no_grad():
+        for _ in range(RD_FRAMES - 1):
+            for _ in range(sub):
+                k1 = f(z)
+                k2 = f(z + 0.5 * h * k1)
+                k3 = f(z + 0.5 * h * k2)
+                k4 = f(z + h * k3)
+                z = z + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+            out.append(z)
+    return torch.stack(out, dim=1).to(torch.float32).contiguous()
+
+
+def laplacian(z):
+    """Five-point Laplacian of [B, C, H, W] with edge-replicate (Neumann) boundaries, mesh step RD_DX."""
+    zp = torch.nn.functional.pad(z, (1, 1, 1, 1), mode="replicate")
+    return (zp[:, :, :-2, 1:-1] + zp[:, :, 2:, 1:-1] + zp[:, :, 1:-1, :-2] + zp[:, :, 1:-1, 2:] - 4 * z) / (RD_DX * RD_DX)
+
+
+class Pendulum:
+    """The pendulum hybrid: what Run needs of a task."""
+    name, frames, spf, steps, h = "pendulum", FRAMES, SPF, STEPS, H
+    theta_shape = (1,)
+    fwd_flop = MLP_FWD_FLOP
+    describe = "pendulum full, MLP 2-%d-%d-2 tanh" % (WIDTH, WIDTH)
+
+    @staticmethod
+    def data(a, device):
+        return make_data(N_TRAIN, device, a.seed + 1000)
+
+    @staticmethod
+    def net(device):
+        nn = torch.nn
+        return nn.Sequential(nn.Linear(2, WIDTH), nn.Tanh(), nn.Linear(WIDTH, WIDTH), nn.Tanh(),
+                             nn.Linear(WIDTH, 2)).to(device)
+
+    @staticmethod
+    def theta(u):
+        return THETA_LO + (THETA_HI - THETA_LO) * torch.sigmoid(u)
+
+    @staticmethod
+    def field(z, theta, net):
+        q, p = z[:, :1], z[:, 1:]
+        return torch.cat((p, -theta * torch.sin(q)), dim=1) + net(z)
+
+
+def _rd_net(device):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Pad(nn.Module):
+        # edge-replicate padding, the boundary rule of the grid's Laplacian (hybridsam's ConvShape)
+        def forward(self, x):
+            return F.pad(x, (1, 1, 1, 1), mode="replicate")
+
+    layers = []
+    ch = RD_CHANNELS
+    for i, (cin, cout) in enumerate(zip(ch[:-1], ch[1:])):
+        layers += [Pad(), nn.Conv2d(cin, cout, 3)]
+        if i + 2 < len(ch):
+            layers.append(nn.LeakyReLU(RD_SLOPE))
+    return nn.Sequential(*layers).to(device)
+
+
+class ReactionDiffusion:
+    """The reaction-diffusion hybrid: diffusion with theta = (a, b) plus the 3x3 conv net."""
+    name, frames, spf, h = "reaction-diffusion", RD_FRAMES, 1, 0.1
+    steps = (RD_FRAMES - 1) * 1
+    theta_shape = (2,)
+    fwd_flop = RD_FWD_FLOP
+    describe = "reaction-diffusion full (%dx%d), conv3x3 %s leaky_relu" % (
+        RD_GRID, RD_GRID, "-".join(str(c) for c in RD_CHANNELS))
+
+    @staticmethod
+    def data(a, device):
+        return make_rd_data(a.episodes, device, a.seed + 1000)
+
+    @staticmethod
+    def net(device):
+        return _rd_net(device)
+
+    @staticmethod
+    def theta(u):
+        lo, hi = math.log(RD_LO), math.log(RD_HI)
+        return torch.exp(lo + (hi - lo) * torch.sigmoid(u))
+
+    @staticmethod
+    def field(z, theta, net):
+        return theta.view(1, 2, 1, 1) * laplacian(z) + net(z)
+
+
+TASKS = {"pendulum": Pendulum, "reaction-diffusion": ReactionDiffusion}
 
 
 # ---------------------------------------------------------------- helpers
@@ -163,11 +306,11 @@ class Run:
     def __init__(self, a, data, device, seed, rule="fsam", rk4="eager", loss="eager", step="eager"):
         nn = torch.nn
         self.a, self.data, self.device, self.rule = a, data, device, rule
+        self.task = TASKS[a.task]
         self.cuda = device.type == "cuda"
         torch.manual_seed(seed)
-        self.mlp = nn.Sequential(nn.Linear(2, WIDTH), nn.Tanh(), nn.Linear(WIDTH, WIDTH), nn.Tanh(),
-                                 nn.Linear(WIDTH, 2)).to(device)
-        self.u = nn.Parameter(torch.zeros(1, device=device))  # theta in the middle of its box
+        self.mlp = self.task.net(device)  # the corrector (an MLP for pendulum, a conv net for reaction-diffusion)
+        self.u = nn.Parameter(torch.zeros(self.task.theta_shape, device=device))  # theta in the middle of its box
         self.phi = list(self.mlp.parameters())
         self.params = [self.u] + self.phi
         self.m = [torch.zeros_like(p) for p in self.phi]       # fsam gradient average
@@ -201,25 +344,25 @@ class Run:
 
     # -- model
     def _field(self, z, theta):
-        q, p = z[:, :1], z[:, 1:]
-        return torch.cat((p, -theta * torch.sin(q)), dim=1) + self.mlp(z)
+        return self.task.field(z, theta, self.mlp)
 
     def _rk4(self, z, theta):
+        h = self.task.h
         k1 = self._field(z, theta)
-        k2 = self._field(z + (0.5 * H) * k1, theta)
-        k3 = self._field(z + (0.5 * H) * k2, theta)
-        k4 = self._field(z + H * k3, theta)
-        return z + (H / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+        k2 = self._field(z + (0.5 * h) * k1, theta)
+        k3 = self._field(z + (0.5 * h) * k2, theta)
+        k4 = self._field(z + h * k3, theta)
+        return z + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
 
     def _rollout_loss(self, obs):
-        theta = THETA_LO + (THETA_HI - THETA_LO) * torch.sigmoid(self.u)
+        theta = self.task.theta(self.u)
         z = obs[:, 0]
         preds = []
-        for s in range(STEPS):
+        for s in range(self.task.steps):
             z = self.rk4(z, theta)
-            if (s + 1) % SPF == 0:
+            if (s + 1) % self.task.spf == 0:
                 preds.append(z)
-        pred = torch.stack(preds, dim=1)                   # [B, FRAMES-1, 2]
+        pred = torch.stack(preds, dim=1)                   # [B, frames-1, *state]
         return ((pred - obs[:, 1:]) ** 2).mean()
 
     def _loss_and_grads(self, obs):
@@ -299,7 +442,8 @@ class Run:
         return self.last_loss
 
     def theta(self):
-        return THETA_LO + (THETA_HI - THETA_LO) * torch.sigmoid(self.u.detach()).item()
+        t = self.task.theta(self.u.detach()).tolist()
+        return t[0] if len(t) == 1 else t
 
     def flat(self):
         return torch.cat([p.detach().reshape(-1) for p in self.params])
@@ -328,16 +472,18 @@ class Bench:
         self.a, self.device = a, device
         self.cuda = device.type == "cuda"
         self.timer = Timer(self.cuda)
-        self.data = make_data(N_TRAIN, device, a.seed + 1000)
+        self.task = TASKS[a.task]
+        self.data = self.task.data(a, device)
+        self.n = self.data.shape[0]
         self.gen = torch.Generator(device=device).manual_seed(a.seed + 7)
         self.reference = {}  # rule -> (losses, final flat params) of eager from the check start
 
     def draw(self):
-        return torch.randint(0, N_TRAIN, (self.a.batch,), device=self.device, generator=self.gen)
+        return torch.randint(0, self.n, (self.a.batch,), device=self.device, generator=self.gen)
 
     def check_indices(self):
         g = torch.Generator(device=self.device).manual_seed(self.a.seed + 99)
-        return [torch.randint(0, N_TRAIN, (self.a.batch,), device=self.device, generator=g)
+        return [torch.randint(0, self.n, (self.a.batch,), device=self.device, generator=g)
                 for _ in range(self.a.check_steps)]
 
     def eager_reference(self, rule):
@@ -348,7 +494,7 @@ class Bench:
         return self.reference[rule]
 
     def flop_per_step(self, rule):
-        per_pass = MLP_FWD_FLOP * 3 * 4 * STEPS * self.a.batch  # forward + backward (2x)
+        per_pass = self.task.fwd_flop * 3 * 4 * self.task.steps * self.a.batch  # forward + backward (2x)
         return per_pass * (2 if rule == "fsam" else 1)
 
     def single(self, name):
@@ -467,15 +613,17 @@ def main(argv=None):
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "torch": torch.__version__, "cuda": torch.version.cuda, "device": dev_name,
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
-        "config": {"task": "pendulum full", "batch": a.batch, "frames": FRAMES, "rk4_steps": STEPS, "h": H,
-                   "mlp": "2-%d-%d-2 tanh" % (WIDTH, WIDTH), "rho": a.rho, "sigma": a.sigma, "lambda": a.lam,
+        "config": {"task": TASKS[a.task].describe, "batch": a.batch, "frames": TASKS[a.task].frames,
+                   "rk4_steps": TASKS[a.task].steps, "h": TASKS[a.task].h,
+                   "episodes": a.episodes if a.task == "reaction-diffusion" else N_TRAIN, "rho": a.rho, "sigma": a.sigma, "lambda": a.lam,
                    "lr_theta": a.lr_theta, "lr_nn": a.lr_nn, "clip": a.clip, "steps": a.steps,
                    "warmup": a.warmup, "seq_k": a.seq_k, "seq_steps": a.seq_steps, "seed": a.seed,
                    "timing": "median of per-step CUDA events" if cuda else "median of per-step perf_counter"},
         "results": [],
     }
-    print("pytorch_peer: torch %s (CUDA %s) on %s; pendulum full, batch %d, %d RK4 steps, fsam rho %g"
-          % (torch.__version__, torch.version.cuda, dev_name, a.batch, STEPS, a.rho), flush=True)
+    print("pytorch_peer: torch %s (CUDA %s) on %s; %s, batch %d, %d RK4 steps, fsam rho %g"
+          % (torch.__version__, torch.version.cuda, dev_name, TASKS[a.task].describe, a.batch,
+             TASKS[a.task].steps, a.rho), flush=True)
     bench = Bench(a, device)
     start = time.perf_counter()
     for name in variants:

@@ -15,8 +15,9 @@ while [ $# -gt 0 ]; do
     *) args+=("$1"); shift ;;
   esac
 done
-mvn -q -B compile
-mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
+# Maven's output goes to stderr, so that standard output is the table alone
+mvn -q -B compile >&2
+mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
 # intra-op threads through DJL's property; OpenMP's own variable too, so libgomp agrees with it
 export OMP_NUM_THREADS="$threads"
 exec java -Dai.djl.offline=true \
