@@ -61,6 +61,7 @@ class ActivationTest {
             case TANH -> Math.tanh(x);
             case ELU -> x > 0 ? x : Math.expm1(x);
             case SOFTPLUS -> Math.log1p(Math.exp(x));
+            case LEAKY_RELU -> x > 0 ? x : Activation.LEAKY_SLOPE * x;
         };
     }
 }
