@@ -8,7 +8,7 @@ import hybridsam.model.MlpShape;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 import hybridsam.tasks.Tasks;
-import hybridsam.train.CpuTrainingEngine;
+import hybridsam.cpu.CpuTrainingEngine;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
 

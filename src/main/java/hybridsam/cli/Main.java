@@ -11,7 +11,7 @@ import hybridsam.model.OdeHybrid;
 import hybridsam.tasks.Task;
 import hybridsam.tasks.Tasks;
 import hybridsam.train.Checkpoint;
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 import hybridsam.train.DivergenceException;
 import hybridsam.train.Trainer;
 import hybridsam.train.TrainingEngine;

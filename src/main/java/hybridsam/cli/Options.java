@@ -1,6 +1,6 @@
 package hybridsam.cli;
 
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;

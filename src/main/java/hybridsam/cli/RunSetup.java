@@ -14,7 +14,8 @@ import hybridsam.io.DatasetStore;
 import hybridsam.io.Json;
 import hybridsam.io.NdArray;
 import hybridsam.model.Activation;
-import hybridsam.model.MlpShape;
+import hybridsam.model.Corrector;
+import hybridsam.model.ScientificModel;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 import hybridsam.model.ThetaSpec;
@@ -22,8 +23,8 @@ import hybridsam.tasks.Task;
 import hybridsam.tasks.TaskDefaults;
 import hybridsam.tasks.Tasks;
 import hybridsam.train.Checkpoint;
-import hybridsam.train.ConfigException;
-import hybridsam.train.CpuTrainingEngine;
+import hybridsam.io.ConfigException;
+import hybridsam.cpu.CpuTrainingEngine;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
 import hybridsam.train.TrainingEngine;
@@ -128,7 +129,9 @@ final class RunSetup {
     final RuleConfig[] rules;
     /** The per-replica options given as lists whose values differ between replicas (--seed excluded). */
     final List<String> varied;
-    final MlpShape corrector;
+    /** The corrector's hidden widths (MLP) or channels (convolutional net), and its activation. */
+    final int[] hidden;
+    final Activation activation;
     final double rk4Step;
     final double[] thetaInit;
     /** Set by {@link #resuming}: the data the run started with, which {@link #loadData} insists on. */
@@ -192,22 +195,17 @@ final class RunSetup {
         varied = List.copyOf(v);
         seed = seeds[0];
         rule = rules[0];
-        int[] hidden = o.ints("--hidden", d.hidden());
+        hidden = o.ints("--hidden", d.hidden());
         Activation act;
         try {
             act = Activation.parse(o.string("--activation", d.activation().id()));
         } catch (IllegalArgumentException e) {
             throw new ConfigException("--activation: " + e.getMessage());
         }
-        int D = task.science().stateDim();
-        int[] widths = new int[hidden.length + 2];
-        widths[0] = D;
-        widths[widths.length - 1] = D;
-        for (int i = 0; i < hidden.length; i++) {
-            if (hidden[i] < 1 || hidden[i] > 4096) throw new ConfigException("--hidden: widths must lie in 1..4096");
-            widths[i + 1] = hidden[i];
+        for (int h : hidden) {
+            if (h < 1 || h > 4096) throw new ConfigException("--hidden: widths must lie in 1..4096");
         }
-        corrector = new MlpShape(widths, act);
+        activation = act;
         rk4Step = o.number("--rk4-step", d.rk4Step());
         if (!(rk4Step > 0) || !Double.isFinite(rk4Step)) throw new ConfigException("--rk4-step must be > 0 (got " + rk4Step + ")");
         thetaInit = o.has("--theta-init") ? parseDoubles("--theta-init", o.string("--theta-init", null)) : null;
@@ -300,7 +298,13 @@ final class RunSetup {
 
     /** The three splits and what the manifest says about θ and the frame spacing. */
     record Data(Path dir, Map<String, Object> manifest, Sequences train, Sequences valid, Sequences test,
-                double frameDt, double[] thetaStar, double[] thetaMn, DataFingerprint fingerprint) {
+                double frameDt, double[] thetaStar, double[] thetaMn, DataFingerprint fingerprint,
+                int[] frame, ScientificModel science) {
+    }
+
+    /** The network for a scientific model: the task's kind, sized by --hidden and --activation. */
+    Corrector corrector(ScientificModel science) {
+        return task.corrector(science, hidden, activation);
     }
 
     /** The data folder the options name, absolute and normalized: --data, or the task's folder in the cache. */
@@ -331,10 +335,11 @@ final class RunSetup {
         String where = dir.resolve(DatasetStore.MANIFEST).toString();
         Map<String, Object> m = ds.manifest();
         Tasks.checkData(task, m, where);  // data of another task say so before any shape or count is compared
-        int D = task.science().stateDim();
-        Sequences train = sequences(ds, "train_obs", dir, D);
-        Sequences valid = sequences(ds, "valid_obs", dir, D);
-        Sequences test = sequences(ds, "test_obs", dir, D);
+        int[] frame = frameShape(ds, "train_obs", dir);
+        ScientificModel science = task.science(frame, dir.resolve("train_obs.npy").toString());
+        Sequences train = sequences(ds, "train_obs", dir, frame);
+        Sequences valid = sequences(ds, "valid_obs", dir, frame);
+        Sequences test = sequences(ds, "test_obs", dir, frame);
         double frameDt;
         if (m.get("generator") instanceof Map<?, ?> g && ((Map<?, ?>) g).containsKey("frame_dt")) {
             @SuppressWarnings("unchecked") Map<String, Object> gen = (Map<String, Object>) g;
@@ -355,7 +360,7 @@ final class RunSetup {
         if (m.containsKey("task") && !task.name().equals(m.get("task"))) {
             throw new DataException(where + ": data are for task '" + m.get("task") + "', not '" + task.name() + "'");
         }
-        Data data = new Data(dir, m, train, valid, test, frameDt, star, mn, fingerprint);
+        Data data = new Data(dir, m, train, valid, test, frameDt, star, mn, fingerprint, frame, science);
         if (recordedShapes != null) {
             Map<String, Object> now = shapes(data);
             for (Map.Entry<String, Object> e : now.entrySet()) {
@@ -382,25 +387,49 @@ final class RunSetup {
         Map<String, Object> s = new LinkedHashMap<>();
         for (String split : List.of("train", "valid", "test")) {
             Sequences q = split.equals("train") ? data.train() : split.equals("valid") ? data.valid() : data.test();
-            s.put(split + "_obs", List.of((long) q.count(), (long) q.frames(), (long) q.dim()));
+            List<Long> shape = new java.util.ArrayList<>(List.of((long) q.count(), (long) q.frames()));
+            for (int n : data.frame()) shape.add((long) n);
+            s.put(split + "_obs", shape);
         }
         return s;
     }
 
-    private static Sequences sequences(Dataset ds, String name, Path dir, int D) {
+    private static NdArray array(Dataset ds, String name, Path dir) {
         NdArray a = ds.arrays().get(name);
-        Path f = dir.resolve(name + ".npy");
         if (a == null) throw new DataException(dir.resolve(DatasetStore.MANIFEST) + ": no array '" + name + "' in arrays");
-        int[] s = a.shape();
-        if (s.length != 3 || s[2] != D || s[1] < 2 || s[0] < 1) {
-            throw new DataException(f + ": shape " + java.util.Arrays.toString(s)
-                    + " should be [sequences, frames >= 2, " + D + "]");
+        return a;
+    }
+
+    /** The shape of one frame of an observation array: its axes after [sequences, frames]. */
+    private static int[] frameShape(Dataset ds, String name, Path dir) {
+        int[] s = array(ds, name, dir).shape();
+        if (s.length < 3) {
+            throw new DataException(dir.resolve(name + ".npy") + ": shape " + java.util.Arrays.toString(s)
+                    + " should be [sequences, frames >= 2, then the shape of one frame]");
         }
-        return new Sequences(a.data(), s[0], s[1], s[2]);
+        return java.util.Arrays.copyOfRange(s, 2, s.length);
+    }
+
+    /** One split as [sequences, frames, state] with the frame's axes flattened, each frame of the given shape. */
+    private static Sequences sequences(Dataset ds, String name, Path dir, int[] frame) {
+        NdArray a = array(ds, name, dir);
+        int[] s = a.shape();
+        int[] want = new int[frame.length + 2];
+        want[0] = s.length > 0 ? s[0] : 0;
+        want[1] = s.length > 1 ? s[1] : 0;
+        System.arraycopy(frame, 0, want, 2, frame.length);
+        if (!java.util.Arrays.equals(s, want) || s[1] < 2 || s[0] < 1) {
+            String expected = java.util.Arrays.toString(frame).replace("[", "[sequences, frames >= 2, ");
+            throw new DataException(dir.resolve(name + ".npy") + ": shape " + java.util.Arrays.toString(s)
+                    + " should be " + expected + " (the frame shape of train_obs)");
+        }
+        int D = 1;
+        for (int n : frame) D *= n;
+        return new Sequences(a.data(), s[0], s[1], D);
     }
 
     OdeHybrid model(Data data) {
-        return new OdeHybrid(task.science(), corrector, rk4Step,
+        return new OdeHybrid(data.science(), corrector(data.science()), rk4Step,
                 Tasks.stepsPerFrame(data.frameDt(), rk4Step, data.dir().resolve(DatasetStore.MANIFEST) + " (frame_dt)"));
     }
 
@@ -445,7 +474,7 @@ final class RunSetup {
         String device = options.string("--device", "cpu");
         // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
         int B = Math.min(batch, data.train().count());
-        hybridsam.train.MemoryBudget.checkCpu(model, rules.length, B, data.train().frames(), threads,
+        hybridsam.cpu.MemoryBudget.checkCpu(model, rules.length, B, data.train().frames(), threads,
                 "--replicas " + rules.length + " --hidden " + model.corrector().describe() + " --batch " + batch + " --threads " + threads);
         float[] start = initialParams(model);
         String nnOption = options.choice("--nn-engine", "kernels", "kernels", "cublas", "cudnn", "auto");
@@ -520,8 +549,8 @@ final class RunSetup {
         }
         Map<String, Object> mod = new LinkedHashMap<>();
         mod.put("form", "ode-additive");
-        mod.put("corrector", corrector.describe());
-        mod.put("corrector_parameters", corrector.parameterCount());
+        mod.put("corrector", model.corrector().describe());
+        mod.put("corrector_parameters", model.corrector().parameterCount());
         mod.put("parameters", model.parameterCount());
         mod.put("integrator", "rk4");
         mod.put("rk4_step", rk4Step);
@@ -627,6 +656,11 @@ final class RunSetup {
         long recordedParams = integer(f, mod, "model.parameters");
         long recordedReplicas = config.containsKey("replica_count") ? integer(f, config, "replica_count") : 1;
 
+        // the network's size follows the recorded frame shape (a grid task's net is sized by its grid)
+        List<?> trainShape = shapes.get("train_obs") instanceof List<?> l ? l : List.of();
+        if (trainShape.size() < 3) throw wrongType(f, "data.shapes.train_obs", "the shape of an observation array", trainShape);
+        int[] frame = trainShape.subList(2, trainShape.size()).stream().mapToInt(x -> (int) (long) (Long) x).toArray();
+        Corrector corrector = corrector(task.science(frame, f + " (field \"data.shapes.train_obs\")"));
         int nTheta = task.science().theta().size();
         int P = nTheta + corrector.parameterCount();
         if (!recordedCorrector.equals(corrector.describe()) || recordedParams != P) {

@@ -24,15 +24,28 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
     /** Samples per chunk at most: 64 keeps a chunk's activations for a 98-step rollout near 13 MB. */
     public static final int MAX_CHUNK = 64;
 
+    /**
+     * Most bytes one thread's rollout may keep for the reverse pass; beyond it the rollout keeps
+     * one state per RK4 step and recomputes the stages (bit-identical, one more forward pass).
+     */
+    public static final long KEEP_ALL_BYTES = 256L << 20;
+
     private final OdeHybrid model;
     private final int threads;
+    private final long keepAllBytes;
     private final ExecutorService pool;
-    private final ThreadLocal<OdeChunk[]> workspace = new ThreadLocal<>();
+    private final ThreadLocal<OdeRollout[]> workspace = new ThreadLocal<>();
 
     public CpuOdeBackend(OdeHybrid model, int threads) {
+        this(model, threads, KEEP_ALL_BYTES);
+    }
+
+    /** With the reverse pass's memory limit given (tests force checkpointing with 0). */
+    public CpuOdeBackend(OdeHybrid model, int threads, long keepAllBytes) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.model = model;
         this.threads = threads;
+        this.keepAllBytes = keepAllBytes;
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "hybridsam-cpu");
             t.setDaemon(true);
@@ -52,22 +65,34 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
         return DenseKernels.L;
     }
 
-    /** Chunk size for a batch of b samples: a multiple of the vector length, at most MAX_CHUNK. */
-    public static int chunkFor(int b) {
+    /**
+     * Chunk size for a batch of b samples: a multiple of the vector length, at most MAX_CHUNK
+     * for an MLP corrector. A convolutional corrector's chunk is one vector of samples: each
+     * sample carries a whole grid, so small chunks already fill the vectors and give the threads
+     * more pieces of a small batch.
+     */
+    public static int chunkFor(OdeHybrid model, int b) {
         int L = DenseKernels.L;
+        if (!(model.corrector() instanceof hybridsam.model.MlpShape)) return L;
         int c = ((b + L - 1) / L) * L;
         return Math.min(Math.max(c, L), Math.max(MAX_CHUNK, L));
     }
 
+    /** Whether a rollout over the given frames keeps every stage within `keepAllBytes`. */
+    static boolean keepsAll(OdeHybrid model, int frames, int chunk, long keepAllBytes) {
+        return 4 * OdeRollout.floats(model, frames, chunk, true) <= keepAllBytes;
+    }
+
     /** This thread's workspace, rebuilt when the sequence length or chunk size changes. */
-    private OdeChunk newWorkspace(int frames, int chunk) {
-        OdeChunk[] holder = workspace.get();
+    private OdeRollout newWorkspace(int frames, int chunk) {
+        OdeRollout[] holder = workspace.get();
         if (holder == null) {
-            holder = new OdeChunk[1];
+            holder = new OdeRollout[1];
             workspace.set(holder);
         }
         if (holder[0] == null || holder[0].frames() != frames || holder[0].chunk() != chunk) {
-            holder[0] = new OdeChunk(model, frames, chunk);
+            holder[0] = null;  // let the old one go before the new one is allocated
+            holder[0] = new OdeRollout(model, frames, chunk, keepsAll(model, frames, chunk, keepAllBytes));
         }
         return holder[0];
     }
@@ -88,7 +113,7 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
                                 float[] grads, double[] losses) {
         int P = model.parameterCount();
         int nTheta = model.thetaCount();
-        int chunk = chunkFor(B);
+        int chunk = chunkFor(model, B);
         int nChunks = (B + chunk - 1) / chunk;
         int frames = data.frames();
         float weight = (float) (1.0 / ((double) B * (frames - 1) * model.stateDim()));
@@ -97,12 +122,11 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
             for (int ci = 0; ci < nChunks; ci++) {
                 final int rr = r, off = r * B + ci * chunk, n = Math.min(chunk, B - ci * chunk);
                 tasks.add(() -> {
-                    OdeChunk w = newWorkspace(frames, chunk);
+                    OdeRollout w = newWorkspace(frames, chunk);
                     Partial p = new Partial();
                     p.sq = w.forward(params, rr * P, data, batch, off, n, true, true);
                     w.backward(params, rr * P, weight);
-                    p.gNn = new float[P - nTheta];
-                    DenseKernels.reduceLanes(w.gNnLanes, P - nTheta, p.gNn, 0);
+                    p.gNn = w.gNn.clone();
                     p.gTheta = w.gTheta.clone();
                     return p;
                 });
@@ -131,12 +155,12 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
     /** What one pass over a chunk of a split adds up. */
     @FunctionalInterface
     private interface ChunkSum {
-        double over(OdeChunk workspace, int[] idx, int off, int n);
+        double over(OdeRollout workspace, int[] idx, int off, int n);
     }
 
     /** Σ over all sequences of data, chunk by chunk in parallel, added in chunk order. */
     private double sumOverSplit(Sequences data, ChunkSum f) {
-        int chunk = chunkFor(Math.min(data.count(), MAX_CHUNK));
+        int chunk = chunkFor(model, Math.min(data.count(), MAX_CHUNK));
         int[] idx = new int[data.count()];
         for (int i = 0; i < idx.length; i++) idx[i] = i;
         List<Callable<Double>> tasks = new ArrayList<>();
@@ -157,7 +181,7 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
 
     /** The test metrics of method.md §3 on a whole split. */
     public TrainingEngine.Metrics evaluate(float[] params, int pOff, Sequences data) {
-        double share = sumOverSplit(data, (w, idx, o, n) -> w.physicsShareSum(params, pOff, data, idx, o, n))
+        double share = sumOverSplit(data, (w, idx, o, n) -> w.networkShareSum(params, pOff, data, idx, o, n))
                 / ((double) data.count() * data.frames());
         return new TrainingEngine.Metrics(meanSquaredError(params, pOff, data, true),
                 meanSquaredError(params, pOff, data, false), share);

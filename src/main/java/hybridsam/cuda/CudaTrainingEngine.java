@@ -122,18 +122,18 @@ public final class CudaTrainingEngine implements TrainingEngine {
                 return null;
             case CUBLAS: {
                 if (!(device instanceof JCudaDevice jd)) {
-                    throw new hybridsam.train.ConfigException("--nn-engine cublas: needs a real GPU, not " + device.describe());
+                    throw new hybridsam.io.ConfigException("--nn-engine cublas: needs a real GPU, not " + device.describe());
                 }
                 NnEngines.Availability a = NnEngines.standard().probe(NnEngine.CUBLAS);
-                if (!a.loaded()) throw new hybridsam.train.ConfigException("--nn-engine cublas: not available: " + a.detail());
+                if (!a.loaded()) throw new hybridsam.io.ConfigException("--nn-engine cublas: not available: " + a.detail());
                 return CublasDenseOps.create(jd);
             }
             default: {
                 if (!(device instanceof JCudaDevice jd)) {
-                    throw new hybridsam.train.ConfigException("--nn-engine cudnn: needs a real GPU, not " + device.describe());
+                    throw new hybridsam.io.ConfigException("--nn-engine cudnn: needs a real GPU, not " + device.describe());
                 }
                 NnEngines.Availability a = NnEngines.standard().probe(NnEngine.CUDNN);
-                if (!a.loaded()) throw new hybridsam.train.ConfigException("--nn-engine cudnn: not available: " + a.detail());
+                if (!a.loaded()) throw new hybridsam.io.ConfigException("--nn-engine cudnn: not available: " + a.detail());
                 return CudnnDenseOps.create(jd);
             }
         }

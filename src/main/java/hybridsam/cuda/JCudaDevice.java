@@ -209,6 +209,11 @@ public final class JCudaDevice implements Device {
         return stream;
     }
 
+    /** Whether a {@link #capture} body is running (library wrappers refuse to allocate then, with a clearer message than the driver's). */
+    boolean capturing() {
+        return capturing;
+    }
+
     /** A buffer's device pointer (for libraries called outside {@link #launch}). */
     CUdeviceptr pointer(DeviceBuffer b) {
         return ptr(b);

@@ -8,7 +8,7 @@ import hybridsam.model.ScientificModel;
 import hybridsam.model.Sequences;
 import hybridsam.tasks.DuffingModel;
 import hybridsam.tasks.PendulumModel;
-import hybridsam.train.CpuTrainingEngine;
+import hybridsam.cpu.CpuTrainingEngine;
 import hybridsam.train.LossTally;
 import hybridsam.train.Method;
 import hybridsam.train.Rules;

@@ -38,11 +38,11 @@ public final class LayerwiseGradient {
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
         this.modelId = StepKernels.modelId(model);
-        this.act = model.corrector().activation().ordinal();
-        this.widths = model.corrector().widths();
+        this.act = model.mlp().activation().ordinal();
+        this.widths = model.mlp().widths();
         this.L = widths.length - 1;
         if (widths[0] != StepKernels.STATE_DIM || widths[L] != StepKernels.STATE_DIM) {
-            throw new IllegalArgumentException("the corrector must map the state to its derivative, not " + model.corrector().describe());
+            throw new IllegalArgumentException("the corrector must map the state to its derivative, not " + model.mlp().describe());
         }
         wOff = new int[L];
         int off = model.nnOffset();
@@ -68,7 +68,7 @@ public final class LayerwiseGradient {
     }
 
     static Layout layout(OdeHybrid model, int K, int B, int frames) {
-        int[] w = model.corrector().widths();
+        int[] w = model.mlp().widths();
         int L = w.length - 1, D = StepKernels.STATE_DIM;
         long kdb = (long) K * D * B;
         int maxHidden = 1;

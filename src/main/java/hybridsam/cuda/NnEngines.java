@@ -1,6 +1,6 @@
 package hybridsam.cuda;
 
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 
 import java.util.ArrayList;
 import java.util.EnumMap;

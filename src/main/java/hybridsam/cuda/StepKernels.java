@@ -39,8 +39,8 @@ public final class StepKernels {
 
     /** Whether hs_rollout_fused implements this model's corrector. */
     public static boolean fusedSupports(OdeHybrid model) {
-        int[] w = model.corrector().widths();
-        int a = model.corrector().activation().ordinal();
+        int[] w = model.mlp().widths();
+        int a = model.mlp().activation().ordinal();
         return w.length == 4 && w[0] == STATE_DIM && w[3] == STATE_DIM && w[1] >= 1 && w[2] >= 1
                 && w[1] <= FUSED_MAX_WIDTH && w[2] <= FUSED_MAX_WIDTH && a >= 0 && a < 4;
     }
@@ -52,7 +52,7 @@ public final class StepKernels {
 
     /** Threads per block of hs_rollout_fused: whole warps, one thread per hidden unit and per state component of the tile. */
     static int fusedBlock(OdeHybrid model) {
-        int[] w = model.corrector().widths();
+        int[] w = model.mlp().widths();
         int n = Math.max(Math.max(w[1], w[2]), 2 * TILE);
         return (n + 31) / 32 * 32;
     }
@@ -75,7 +75,7 @@ public final class StepKernels {
     public StepKernels(DeviceScope scope, OdeHybrid model, int K, Rollout rollout) {
         if (rollout == Rollout.FUSED && !fusedSupports(model)) {
             throw new IllegalArgumentException("the fused rollout takes an MLP 2-H1-H2-2 with H1, H2 <= "
-                    + FUSED_MAX_WIDTH + ", not " + model.corrector().describe());
+                    + FUSED_MAX_WIDTH + ", not " + model.mlp().describe());
         }
         this.rollout = rollout;
         this.dev = scope.device();
@@ -84,10 +84,10 @@ public final class StepKernels {
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
         this.modelId = modelId(model);
-        this.activationId = model.corrector().activation().ordinal();
-        this.layers = model.corrector().layers();
+        this.activationId = model.mlp().activation().ordinal();
+        this.layers = model.mlp().layers();
         if (K < 1 || K > 65535) throw new IllegalArgumentException("replicas must lie in [1, 65535] (got " + K + ")");
-        int[] w = model.corrector().widths();
+        int[] w = model.mlp().widths();
         widths = scope.ints(w.length);
         dev.upload(widths, w);
         double[] box = thetaBox(model.science().theta());
@@ -109,8 +109,8 @@ public final class StepKernels {
 
     /** Floats of rollout workspace per sample and replica (hs_rollout's W). */
     public static long workspacePerSample(OdeHybrid model, int frames) {
-        int[] w = model.corrector().widths();
-        int hidden = model.corrector().hiddenUnits(), maxW = model.corrector().maxWidth();
+        int[] w = model.mlp().widths();
+        int hidden = model.mlp().hiddenUnits(), maxW = model.mlp().maxWidth();
         long steps = (long) (frames - 1) * model.stepsPerFrame();
         return steps * 4 * (w[0] + hidden) + (long) (frames - 1) * w[0] + 2L * maxW;
     }

@@ -1,15 +1,15 @@
 package hybridsam.model;
 
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 
 /**
  * An ODE-additive hybrid dz/dt = f_sci(z; θ) + f_nn(z; φ), integrated with classic RK4 at step
  * h from the first observed frame; frames are stepsPerFrame RK4 steps apart.
  *
  * <p>Parameters of one replica form one flat vector: u (the unconstrained θ, {@link ThetaSpec})
- * first, then the MLP's weights ({@link MlpShape}). K replicas lie back to back.
+ * first, then the corrector's weights ({@link MlpShape} or {@link ConvShape}). K replicas lie back to back.
  */
-public record OdeHybrid(ScientificModel science, MlpShape corrector, double h, int stepsPerFrame) {
+public record OdeHybrid(ScientificModel science, Corrector corrector, double h, int stepsPerFrame) {
 
     /**
      * Most RK4 steps between two frames. The rollout keeps every stage of every step for the exact
@@ -19,7 +19,7 @@ public record OdeHybrid(ScientificModel science, MlpShape corrector, double h, i
     public static final int MAX_STEPS_PER_FRAME = 100_000;
 
     public OdeHybrid {
-        if (corrector.in(0) != science.stateDim() || corrector.out(corrector.layers() - 1) != science.stateDim()) {
+        if (corrector.inputs() != science.stateDim() || corrector.outputs() != science.stateDim()) {
             throw new IllegalArgumentException("the corrector must map the state (" + science.stateDim()
                     + " values) to a state derivative");
         }
@@ -30,6 +30,12 @@ public record OdeHybrid(ScientificModel science, MlpShape corrector, double h, i
                     + " RK4 steps per frame, more than the " + MAX_STEPS_PER_FRAME + " allowed (the rollout's arrays"
                     + " would overflow); use a larger --rk4-step, or check frame_dt in the data set's manifest");
         }
+    }
+
+    /** The corrector as an MLP, for the paths that only run MLPs (after their capability check). */
+    public MlpShape mlp() {
+        if (corrector instanceof MlpShape m) return m;
+        throw new IllegalStateException("this path runs MLP correctors only, not " + corrector.describe());
     }
 
     public int stateDim() {

@@ -8,7 +8,7 @@ import hybridsam.model.ScientificModel;
 import hybridsam.tasks.data.DuffingData;
 import hybridsam.tasks.data.OdeDataSettings;
 import hybridsam.tasks.data.PendulumData;
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 
 import java.util.List;
 import java.util.Map;

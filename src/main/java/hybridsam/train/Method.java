@@ -1,5 +1,6 @@
 package hybridsam.train;
 
+import hybridsam.io.ConfigException;
 import java.util.Locale;
 
 /** The training rules of method.md §2. */

@@ -1,5 +1,6 @@
 package hybridsam.train;
 
+import hybridsam.io.ConfigException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

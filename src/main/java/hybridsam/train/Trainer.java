@@ -1,5 +1,6 @@
 package hybridsam.train;
 
+import hybridsam.io.ConfigException;
 import hybridsam.model.Sequences;
 import hybridsam.model.ThetaSpec;
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

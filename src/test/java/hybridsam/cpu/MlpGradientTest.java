@@ -77,7 +77,7 @@ class MlpGradientTest {
         float[] gp = new float[s.parameterCount()];
         DenseKernels.reduceLanes(lanes, gp.length, gp, 0);
 
-        double h = act == Activation.RELU ? 1e-4 : 1e-2; // small enough to stay off ReLU kinks
+        double h = act == Activation.RELU || act == Activation.LEAKY_RELU ? 1e-4 : 1e-2; // small enough to stay off ReLU kinks
         for (int i = 0; i < gp.length; i++) {
             float[] pp = p.clone(), pm = p.clone();
             pp[i] += (float) h;

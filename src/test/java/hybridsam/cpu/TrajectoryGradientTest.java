@@ -47,7 +47,7 @@ class TrajectoryGradientTest {
                         for (int i = 0; i < dir.length; i++) dir[i] = (float) rng.nextGaussian();
                     }
                     // ReLU's kinks: a smaller step keeps the difference on one linear piece
-                    double eps = act == Activation.RELU ? 1e-4 : 1e-2;
+                    double eps = act == Activation.RELU || act == Activation.LEAKY_RELU ? 1e-4 : 1e-2;
                     float[] plus = p.clone(), minus = p.clone();
                     for (int i = 0; i < p.length; i++) {
                         plus[i] += (float) (eps * dir[i]);

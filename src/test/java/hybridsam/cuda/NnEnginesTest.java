@@ -2,7 +2,7 @@ package hybridsam.cuda;
 
 import hybridsam.model.Activation;
 import hybridsam.tasks.PendulumModel;
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
 import org.junit.jupiter.api.Assumptions;

@@ -9,7 +9,7 @@ import hybridsam.io.DataException;
 import hybridsam.model.Activation;
 import hybridsam.model.MlpShape;
 import hybridsam.model.OdeHybrid;
-import hybridsam.train.ConfigException;
+import hybridsam.io.ConfigException;
 
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,5 +1,6 @@
 package hybridsam.train;
 
+import hybridsam.io.ConfigException;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;

@@ -1,5 +1,7 @@
 package hybridsam.train;
 
+import hybridsam.cpu.CpuTrainingEngine;
+
 import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.cpu.Fixtures;
 import hybridsam.io.Json;

@@ -1,6 +1,9 @@
-package hybridsam.train;
+package hybridsam.cpu;
 
-import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.train.Rules;
+import hybridsam.train.Method;
+import hybridsam.train.RuleConfig;
+import hybridsam.train.Gradients;
 import hybridsam.cpu.Fixtures;
 import hybridsam.model.Activation;
 import hybridsam.model.OdeHybrid;

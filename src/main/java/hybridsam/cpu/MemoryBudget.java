@@ -1,6 +1,6 @@
-package hybridsam.train;
+package hybridsam.cpu;
 
-import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.io.ConfigException;
 import hybridsam.model.OdeHybrid;
 
 import java.util.Locale;
@@ -18,7 +18,7 @@ public final class MemoryBudget {
     private MemoryBudget() {
     }
 
-    /** Bytes of one thread's rollout workspace for a chunk of samples (the arrays of OdeChunk). */
+    /** Bytes of one thread's rollout workspace for a chunk of samples (the arrays of OdeRollout). */
     static long chunkBytes(OdeHybrid model, int frames, int chunk, String options) {
         long D = model.stateDim(), C = chunk, H = model.corrector().hiddenUnits();
         long steps = (long) (frames - 1) * model.stepsPerFrame();
@@ -29,9 +29,8 @@ public final class MemoryBudget {
                     + " use a larger --rk4-step, fewer frames or a narrower network", options, steps, frames - 1,
                     model.stepsPerFrame(), H, Math.max(stageIn, hidden), chunk, MAX_ARRAY));
         }
-        long small = (frames - 1L) * D * C + 16 * D * C + 2L * model.corrector().maxWidth() * C;
-        long lanes = (long) model.corrector().parameterCount() * 16;
-        return 4 * (stageIn + hidden + small + lanes);
+        boolean keepAll = CpuOdeBackend.keepsAll(model, frames, chunk, CpuOdeBackend.KEEP_ALL_BYTES);
+        return 4 * OdeRollout.floats(model, frames, chunk, keepAll);
     }
 
     /**
@@ -45,7 +44,7 @@ public final class MemoryBudget {
             throw new ConfigException(String.format(Locale.ROOT, "%s: %d replicas x %d parameters = %d values, more than a Java"
                     + " array holds (%d); lower --replicas or narrow --hidden", options, K, P, (long) K * P, MAX_ARRAY));
         }
-        int chunk = CpuOdeBackend.chunkFor(B);
+        int chunk = CpuOdeBackend.chunkFor(model, B);
         long nChunks = (B + chunk - 1) / chunk;
         long vectors = 12L * K * P * 4;
         long partials = (long) K * nChunks * P * 4;

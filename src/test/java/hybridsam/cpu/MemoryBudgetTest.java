@@ -1,5 +1,6 @@
-package hybridsam.train;
+package hybridsam.cpu;
 
+import hybridsam.io.ConfigException;
 import hybridsam.model.Activation;
 import hybridsam.model.MlpShape;
 import hybridsam.model.OdeHybrid;

@@ -1,7 +1,5 @@
 package hybridsam.cpu;
 
-import hybridsam.model.Activation;
-import hybridsam.model.MlpShape;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.ScientificModel;
 import hybridsam.model.Sequences;
@@ -9,41 +7,50 @@ import hybridsam.model.Sequences;
 /**
  * Workspace and loops for one chunk of C samples of an ODE-additive hybrid: the RK4 rollout,
  * the MSE over observed frames, and exact reverse-mode differentiation through every RK4 stage.
- * The forward pass stores each stage's input and the corrector's hidden activations; the
- * backward pass replays them in reverse. One instance per worker thread; nothing is shared.
+ * The corrector may be any {@link CpuCorrector}. One instance per worker thread; nothing is shared.
+ *
+ * <p>The reverse pass needs every stage's input and the corrector's activations. Where they fit
+ * the memory budget the forward pass keeps them all; otherwise it keeps only the state at the
+ * start of each RK4 step (a checkpoint) and the reverse pass recomputes that step's stages just
+ * before it needs them. The recomputation repeats the same operations on the same values, so the
+ * gradient is bit for bit the same either way; only the time (one more forward) differs.
  */
-final class OdeChunk {
+final class OdeRollout {
     private final OdeHybrid model;
     private final ScientificModel sci;
-    private final MlpShape mlp;
-    private final Activation act;
-    private final int D, C, H, steps, spf;
+    private final CpuCorrector net;
+    private final int D, C, T, steps, spf;
+    private final boolean keepAll;
 
-    private final float[] stageIn;  // [step][stage][D][C]
-    private final float[] hidden;   // [step][stage][H][C]
+    private final float[] stageIn;  // [step or 1][stage][D][C]
+    private final float[] tape;     // [step or 1][stage][T]
+    private final float[] zStart;   // [step][D][C] when checkpointing, else empty
     private final float[] resid;    // [frame-1][D][C]
     private final float[] z, y, nnOut, sciOut;
     private final float[][] k = new float[4][];
     private final float[][] gk = new float[4][];
-    private final float[] gz, gy, gA, gB;
-    final float[] gNnLanes;         // corrector gradient, one vector of lanes per parameter
+    private final float[] gz, gy;
+    final float[] gNn;              // the corrector's gradient after backward
     final double[] gTheta;
     private final double[] theta;
-    private final int[] hiddenStart; // offset of each hidden layer's activations within a stage
 
-
-    OdeChunk(OdeHybrid model, int frames, int chunk) {
+    /**
+     * @param keepAll keep every stage for the reverse pass (else checkpoint each RK4 step)
+     */
+    OdeRollout(OdeHybrid model, int frames, int chunk, boolean keepAll) {
         this.model = model;
         this.sci = model.science();
-        this.mlp = model.corrector();
-        this.act = mlp.activation();
+        this.net = CpuCorrector.of(model.corrector(), chunk);
         this.D = model.stateDim();
         this.C = chunk;
-        this.H = mlp.hiddenUnits();
+        this.T = net.tapeFloats();
         this.spf = model.stepsPerFrame();
         this.steps = (frames - 1) * spf;
-        stageIn = new float[steps * 4 * D * C];
-        hidden = new float[steps * 4 * H * C];
+        this.keepAll = keepAll;
+        int kept = keepAll ? steps : 1;
+        stageIn = new float[kept * 4 * D * C];
+        tape = new float[kept * 4 * T];
+        zStart = new float[keepAll ? 0 : steps * D * C];
         resid = new float[(frames - 1) * D * C];
         z = new float[D * C];
         y = new float[D * C];
@@ -55,13 +62,17 @@ final class OdeChunk {
         }
         gz = new float[D * C];
         gy = new float[D * C];
-        gA = new float[mlp.maxWidth() * C];
-        gB = new float[mlp.maxWidth() * C];
-        gNnLanes = new float[mlp.parameterCount() * DenseKernels.L];
+        gNn = new float[model.corrector().parameterCount()];
         gTheta = new double[model.thetaCount()];
         theta = new double[model.thetaCount()];
-        hiddenStart = new int[mlp.layers()];
-        for (int l = 1; l < mlp.layers(); l++) hiddenStart[l] = hiddenStart[l - 1] + mlp.out(l - 1) * C;
+    }
+
+    /** Floats a rollout workspace holds: what {@link #OdeRollout} allocates, for the memory budget. */
+    static long floats(OdeHybrid model, int frames, int chunk, boolean keepAll) {
+        long D = model.stateDim(), C = chunk, T = (long) model.corrector().hiddenUnits() * C;
+        long steps = (long) (frames - 1) * model.stepsPerFrame(), kept = keepAll ? steps : 1;
+        return kept * 4 * (D * C + T) + (keepAll ? 0 : steps * D * C) + (frames - 1L) * D * C + 16 * D * C
+                + model.corrector().parameterCount() + CpuCorrector.workspaceFloats(model.corrector(), chunk);
     }
 
     int chunk() {
@@ -72,11 +83,15 @@ final class OdeChunk {
         return steps / spf + 1;
     }
 
+    boolean keepsAll() {
+        return keepAll;
+    }
+
     /**
      * Rolls out samples idx[off .. off+n) (n ≤ C; the rest of the chunk repeats the first sample
      * with zero weight) and returns Σ (z - obs)² over their predicted frames. With store set the
-     * stage inputs and activations are kept for {@link #backward}; without useNet the corrector is
-     * left out (the scientific model alone).
+     * stage inputs and activations (or the step checkpoints) are kept for {@link #backward};
+     * without useNet the corrector is left out (the scientific model alone).
      */
     double forward(float[] params, int pOff, Sequences data, int[] idx, int off, int n,
                    boolean store, boolean useNet) {
@@ -86,24 +101,11 @@ final class OdeChunk {
             int s = idx[off + (c < n ? c : 0)];
             for (int d = 0; d < D; d++) z[d * C + c] = data.at(s, 0, d);
         }
-        float h = (float) model.h(), half = 0.5f * h, sixth = h / 6f;
+        float h = (float) model.h(), sixth = h / 6f;
         double sq = 0;
         for (int s = 0; s < steps; s++) {
-            int slot = store ? s * 4 : 0;
-            for (int j = 0; j < 4; j++) {
-                float[] in;
-                if (j == 0) {
-                    in = z;
-                } else {
-                    float a = j == 3 ? h : half;
-                    float[] prev = k[j - 1];
-                    for (int i = 0; i < D * C; i++) y[i] = z[i] + a * prev[i];
-                    in = y;
-                }
-                int yOff = (slot + j) * D * C;
-                System.arraycopy(in, 0, stageIn, yOff, D * C);
-                field(params, nn, stageIn, yOff, (slot + j) * H * C, useNet, k[j]);
-            }
+            if (store && !keepAll) System.arraycopy(z, 0, zStart, s * D * C, D * C);
+            stages(params, nn, store && keepAll ? s * 4 : 0, useNet);
             float[] k1 = k[0], k2 = k[1], k3 = k[2], k4 = k[3];
             for (int i = 0; i < D * C; i++) z[i] += sixth * (k1[i] + 2f * k2[i] + 2f * k3[i] + k4[i]);
             if ((s + 1) % spf == 0) {
@@ -122,38 +124,43 @@ final class OdeChunk {
         return sq;
     }
 
-    /** k = f_sci(y) + f_nn(y) for the stage input at stageIn[yOff], activations to hidden[hOff]. */
-    private void field(float[] p, int nn, float[] in, int yOff, int hOff, boolean useNet, float[] out) {
+    /** The four stage derivatives k[0..3] of the RK4 step from z, inputs and activations kept at slots slot..slot+3. */
+    private void stages(float[] params, int nn, int slot, boolean useNet) {
+        float h = (float) model.h(), half = 0.5f * h;
+        for (int j = 0; j < 4; j++) {
+            float[] in;
+            if (j == 0) {
+                in = z;
+            } else {
+                float a = j == 3 ? h : half;
+                float[] prev = k[j - 1];
+                for (int i = 0; i < D * C; i++) y[i] = z[i] + a * prev[i];
+                in = y;
+            }
+            int yOff = (slot + j) * D * C;
+            System.arraycopy(in, 0, stageIn, yOff, D * C);
+            field(params, nn, stageIn, yOff, (slot + j) * T, useNet, k[j]);
+        }
+    }
+
+    /** k = f_sci(y) + f_nn(y) for the stage input at in[yOff], activations to tape[tOff]. */
+    private void field(float[] p, int nn, float[] in, int yOff, int tOff, boolean useNet, float[] out) {
         sci.field(in, yOff, C, theta, sciOut, 0);
         if (!useNet) {
             System.arraycopy(sciOut, 0, out, 0, D * C);
             return;
         }
-        float[] src = in;
-        int srcOff = yOff;
-        int last = mlp.layers() - 1;
-        for (int l = 0; l <= last; l++) {
-            float[] dst = l == last ? nnOut : hidden;
-            int dstOff = l == last ? 0 : hOff;
-            DenseKernels.forward(p, nn + mlp.weightOffset(l), nn + mlp.biasOffset(l), mlp.in(l), mlp.out(l),
-                    src, srcOff, dst, dstOff, C);
-            if (l < last) {
-                act.applyInPlace(dst, dstOff, mlp.out(l) * C);
-                src = dst;
-                srcOff = dstOff;
-                hOff += mlp.out(l) * C;
-            }
-        }
+        net.forward(p, nn, in, yOff, tape, tOff, nnOut);
         for (int i = 0; i < D * C; i++) out[i] = sciOut[i] + nnOut[i];
     }
 
     /**
-     * Reverse pass of the last stored {@link #forward}: accumulates d(weight · Σ r²) into
-     * {@link #gNnLanes} and {@link #gTheta} (both cleared first). weight is 1 / (batch · frames · D).
+     * Reverse pass of the last stored {@link #forward}: the gradient of weight · Σ r² into
+     * {@link #gNn} and {@link #gTheta}. weight is 1 / (batch · frames · D).
      */
     void backward(float[] params, int pOff, float weight) {
         int nn = pOff + model.nnOffset();
-        java.util.Arrays.fill(gNnLanes, 0f);
+        net.clearGradient();
         java.util.Arrays.fill(gTheta, 0.0);
         java.util.Arrays.fill(gz, 0f);
         float h = (float) model.h(), half = 0.5f * h;
@@ -163,6 +170,12 @@ final class OdeChunk {
                 int rOff = ((s + 1) / spf - 1) * D * C;
                 for (int i = 0; i < D * C; i++) gz[i] += two * resid[rOff + i];
             }
+            int base = s * 4;
+            if (!keepAll) {
+                System.arraycopy(zStart, s * D * C, z, 0, D * C);
+                stages(params, nn, 0, true);
+                base = 0;
+            }
             for (int i = 0; i < D * C; i++) {
                 gk[0][i] = w6 * gz[i];
                 gk[1][i] = w3 * gz[i];
@@ -170,8 +183,8 @@ final class OdeChunk {
                 gk[3][i] = w6 * gz[i];
             }
             for (int j = 3; j >= 0; j--) {
-                int slot = s * 4 + j;
-                fieldVjp(params, nn, slot * D * C, slot * H * C, gk[j], gy);
+                int slot = base + j;
+                fieldVjp(params, nn, slot * D * C, slot * T, gk[j], gy);
                 for (int i = 0; i < D * C; i++) gz[i] += gy[i];
                 if (j > 0) {
                     float a = j == 3 ? h : half;
@@ -180,28 +193,12 @@ final class OdeChunk {
                 }
             }
         }
+        net.reduce(gNn, 0);
     }
 
     /** gy = (∂F/∂y)ᵀ g at the stored stage; accumulates the parameter gradients. */
-    private void fieldVjp(float[] p, int nn, int yOff, int hOff, float[] g, float[] out) {
-        int last = mlp.layers() - 1;
-        float[] gOut = g;
-        int gOutOff = 0;
-        float[] buf = gA;
-        for (int l = last; l >= 0; l--) {
-            float[] in = l == 0 ? stageIn : hidden;
-            int inOff = l == 0 ? yOff : hOff + hiddenStart[l - 1];
-            DenseKernels.accumulateWeights(gOut, gOutOff, in, inOff, mlp.in(l), mlp.out(l),
-                    gNnLanes, mlp.weightOffset(l) * DenseKernels.L, gNnLanes, mlp.biasOffset(l) * DenseKernels.L, C);
-            float[] dst = l == 0 ? out : buf;
-            DenseKernels.backwardInput(p, nn + mlp.weightOffset(l), mlp.in(l), mlp.out(l), gOut, gOutOff, dst, 0, C);
-            if (l > 0) {
-                act.backwardInPlace(dst, 0, hidden, hOff + hiddenStart[l - 1], mlp.in(l) * C);
-                gOut = dst;
-                gOutOff = 0;
-                buf = buf == gA ? gB : gA;
-            }
-        }
+    private void fieldVjp(float[] p, int nn, int yOff, int tOff, float[] g, float[] out) {
+        net.backward(p, nn, stageIn, yOff, tape, tOff, g, out);
         sci.vjp(stageIn, yOff, C, theta, g, 0, out, 0, gTheta);
     }
 
@@ -209,7 +206,7 @@ final class OdeChunk {
      * Σ over samples idx[off .. off+n) and all their observed frames of
      * ‖f_nn‖ / (‖f_sci‖ + ‖f_nn‖) at the observed state: how much of the field the network carries.
      */
-    double physicsShareSum(float[] params, int pOff, Sequences data, int[] idx, int off, int n) {
+    double networkShareSum(float[] params, int pOff, Sequences data, int[] idx, int off, int n) {
         for (int i = 0; i < theta.length; i++) theta[i] = sci.theta().toPhysical(i, params[pOff + i]);
         int nn = pOff + model.nnOffset();
         double sum = 0;

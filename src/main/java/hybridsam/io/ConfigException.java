@@ -1,4 +1,4 @@
-package hybridsam.train;
+package hybridsam.io;
 
 /** An option or hyperparameter out of range; the message names the option. */
 public class ConfigException extends RuntimeException {

@@ -1,6 +1,12 @@
-package hybridsam.train;
+package hybridsam.cpu;
 
-import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.train.Rules;
+import hybridsam.train.Method;
+import hybridsam.train.LossTally;
+import hybridsam.train.OptimizerState;
+import hybridsam.train.RuleConfig;
+import hybridsam.train.Gradients;
+import hybridsam.train.TrainingEngine;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 
