@@ -4,8 +4,12 @@ import hybridsam.cuda.DenseOps.Strided;
 import hybridsam.cuda.KernelChecks.Check;
 import hybridsam.model.Activation;
 import hybridsam.model.ConvShape;
+import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 import hybridsam.model.ThetaSpec;
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.tasks.ReactionDiffusionModel;
+import hybridsam.train.RuleConfig;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +41,8 @@ public final class ConvChecks {
                 new int[]{2, 4, 3, 2}, rng)));
         c.add(KernelChecks.Planned.one("gradient conv K=1 B=2 4x7 T=3 h=dt/2", () -> gradient(dev, KERNELS, 1, 2, 3, 2, 4, 7,
                 new int[]{2, 3, 2}, rng)));
+        c.add(KernelChecks.Planned.one("gradient conv vs CPU reaction-diffusion K=2 B=3 6x5 T=4",
+                () -> gradientVsCpu(dev, KERNELS, 2, 3, 4, 6, 5, new int[]{2, 4, 3, 2}, rng)));
         if (large) {
             c.add(KernelChecks.Planned.one("gradient conv K=2 B=4 16x16 T=4", () -> gradient(dev, KERNELS, 2, 4, 4, 1, 16, 16,
                     new int[]{2, 16, 16, 2}, rng)));
@@ -311,6 +317,24 @@ public final class ConvChecks {
         }
     }
 
+    /**
+     * A gradient against its reference, the tolerance of the rollout kernels' checks; θ's block,
+     * orders of magnitude below φ's (θ ~ 1e-3), against its own scale.
+     */
+    private static Compare gradientCompare(GridHybrid m, float[] g, double[] gRef) {
+        int nt = m.thetaCount(), P = m.parameterCount();
+        double sTheta = 0, sPhi = 0;
+        for (int i = 0; i < gRef.length; i++) {
+            if (i % P < nt) sTheta = Math.max(sTheta, Math.abs(gRef[i]));
+            else sPhi = Math.max(sPhi, Math.abs(gRef[i]));
+        }
+        Compare c = new Compare(2e-3, 1e-4 * sPhi + 1e-12), ct = new Compare(2e-3, 1e-4 * sTheta + 1e-12);
+        for (int i = 0; i < gRef.length; i++) (i % P < nt ? ct : c).add(new float[]{g[i]}, new double[]{gRef[i]});
+        c.worst = Math.max(c.worst, ct.worst);
+        c.n += ct.n;
+        return c;
+    }
+
     /** ConvOdeGradient + hs_loss against GridReference.lossAndGradient for K replicas with different weights. */
     public static Check gradient(Device dev, ConvFactory factory, int K, int B, int frames, int spf, int H, int W, int[] channels,
                                  SplittableRandom rng) {
@@ -324,21 +348,68 @@ public final class ConvChecks {
         float[] g = new float[K * P];
         double[] l = new double[K];
         deviceGradient(dev, factory, m, p, data, batch, B, g, l);
-        // θ's gradient is orders of magnitude below φ's (θ ~ 1e-3): each block against its own scale
-        int nt = m.thetaCount();
-        double sTheta = 0, sPhi = 0;
-        for (int i = 0; i < gRef.length; i++) {
-            if (i % P < nt) sTheta = Math.max(sTheta, Math.abs(gRef[i]));
-            else sPhi = Math.max(sPhi, Math.abs(gRef[i]));
-        }
-        Compare c = new Compare(2e-3, 1e-4 * sPhi + 1e-12), ct = new Compare(2e-3, 1e-4 * sTheta + 1e-12);
-        for (int i = 0; i < gRef.length; i++) (i % P < nt ? ct : c).add(new float[]{g[i]}, new double[]{gRef[i]});
-        c.worst = Math.max(c.worst, ct.worst);
-        c.n += ct.n;
+        Compare c = gradientCompare(m, g, gRef);
         float[] lf = new float[K];
         for (int r = 0; r < K; r++) lf[r] = (float) l[r];
         c.add(lf, lRef);
         return c.as(String.format(Locale.ROOT, "gradient conv %s K=%d B=%d T=%d %s", m.net().describe().replace(' ', '/'), K, B,
                 frames, spf == 1 ? "h=dt" : "h=dt/" + spf));
+    }
+
+    /** reaction-diffusion's hybrid on an H × W grid (the task's θ box and dx), the conv net of the given channels. */
+    static OdeHybrid reactionDiffusion(int H, int W, int[] channels) {
+        return new OdeHybrid(ReactionDiffusionModel.onUnitSquare(H, W), new ConvShape(channels, H, W, Activation.LEAKY_RELU), 0.1, 1);
+    }
+
+    /** ConvOdeGradient + hs_loss against the CPU backend (CpuOdeBackend.lossAndGradient) on reaction-diffusion. */
+    public static Check gradientVsCpu(Device dev, ConvFactory factory, int K, int B, int frames, int H, int W, int[] channels,
+                                      SplittableRandom rng) {
+        OdeHybrid model = reactionDiffusion(H, W, channels);
+        GridHybrid m = ConvOdeGradient.grid(model);
+        int P = m.parameterCount();
+        Sequences data = randomSequences(m, B + 2, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        int[] batch = KernelChecks.randomBatch(K, B, data.count(), rng);
+        float[] gRef = new float[K * P];
+        double[] lRef = new double[K];
+        try (CpuOdeBackend cpu = new CpuOdeBackend(model, 2)) {
+            cpu.lossAndGradient(K, p, data, batch, B, gRef, lRef);
+        }
+        float[] g = new float[K * P];
+        double[] l = new double[K];
+        deviceGradient(dev, factory, m, p, data, batch, B, g, l);
+        Compare c = gradientCompare(m, g, toDouble(gRef));
+        float[] lf = new float[K];
+        for (int r = 0; r < K; r++) lf[r] = (float) l[r];
+        c.add(lf, lRef);
+        return c.as(String.format(Locale.ROOT, "gradient conv vs CPU reaction-diffusion %s K=%d B=%d T=%d",
+                m.net().describe().replace(' ', '/'), K, B, frames));
+    }
+
+    /**
+     * steps training steps of CudaTrainingEngine on the convolutional path (convolutions from the
+     * factory, every step one captured graph) against CpuTrainingEngine on reaction-diffusion:
+     * losses of every step and the final parameters, fsam averages and Adam moments.
+     */
+    public static Check engine(Device dev, ConvFactory factory, RuleConfig[] rules, int B, int frames, int H, int W, int[] channels,
+                               int steps, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        OdeHybrid model = reactionDiffusion(H, W, channels);
+        GridHybrid m = ConvOdeGradient.grid(model);
+        int K = rules.length;
+        Sequences data = randomSequences(m, B + 3, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        Check[] worst;
+        String what;
+        try (CudaTrainingEngine gpu = new CudaTrainingEngine(dev, model, data, rules, p, factory.open(dev))) {
+            if (!gpu.convolutional()) throw new IllegalStateException("the engine did not take the convolutional path");
+            String d = gpu.describe();
+            what = d.substring(d.indexOf("corrector on ") + "corrector on ".length(), d.length() - 1);
+            worst = KernelChecks.stepsAgainstCpu(gpu, model, data, rules, p, B, steps, rng);
+        }
+        StringBuilder name = new StringBuilder("engine conv reaction-diffusion");
+        for (RuleConfig r : rules) name.append(' ').append(r.method().id());
+        name.append(" B=").append(B).append(" [").append(what).append(']');
+        return new Check(name.toString(), Math.max(worst[0].worst(), worst[1].worst()), worst[0].values() + worst[1].values());
     }
 }

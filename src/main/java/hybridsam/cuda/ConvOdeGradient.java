@@ -2,6 +2,10 @@ package hybridsam.cuda;
 
 import hybridsam.cuda.DenseOps.Strided;
 import hybridsam.model.ConvShape;
+import hybridsam.model.OdeHybrid;
+import hybridsam.tasks.ReactionDiffusionModel;
+
+import java.util.Optional;
 
 /**
  * The gradient program of a hybrid ODE on a grid with a convolutional corrector ({@link GridHybrid}:
@@ -55,6 +59,41 @@ public final class ConvOdeGradient {
         double[] box = StepKernels.thetaBox(model.theta());
         thetaBox = scope.doubles(box.length);
         dev.upload(thetaBox, box);
+    }
+
+    /**
+     * Whether this program implements the model: empty when it does, else the reason. It takes a
+     * convolutional corrector on the grid of a diffusion model (reaction-diffusion's scientific
+     * model, whose field and vector-Jacobian product gridode.cu implements) with one θ per channel.
+     */
+    public static Optional<String> supports(OdeHybrid model) {
+        if (!(model.corrector() instanceof ConvShape net)) {
+            return Optional.of("the convolutional gradient program runs 3x3 convolutional correctors, not "
+                    + model.corrector().describe());
+        }
+        if (!(model.science() instanceof ReactionDiffusionModel rd)) {
+            return Optional.of("the CUDA backend implements the diffusion field of reaction-diffusion for convolutional correctors, not "
+                    + model.science().getClass().getSimpleName());
+        }
+        if (net.height() != rd.height() || net.width() != rd.width()) {
+            return Optional.of("the corrector's grid " + net.height() + "x" + net.width() + " differs from the model's "
+                    + rd.height() + "x" + rd.width());
+        }
+        int C = model.thetaCount();
+        if (C > StepKernels.MAX_THETA || net.in(0) != C || net.out(net.layers() - 1) != C) {
+            return Optional.of("the diffusion kernels take one theta per channel (at most " + StepKernels.MAX_THETA
+                    + "), not " + C + " theta values for " + net.describe());
+        }
+        return Optional.empty();
+    }
+
+    /** What this program runs of a model it {@link #supports}. */
+    public static GridHybrid grid(OdeHybrid model) {
+        supports(model).ifPresent(why -> {
+            throw new IllegalArgumentException(why);
+        });
+        ReactionDiffusionModel rd = (ReactionDiffusionModel) model.science();
+        return new GridHybrid(rd.theta(), (ConvShape) model.corrector(), rd.dx(), model.h(), model.stepsPerFrame());
     }
 
     public ConvOps conv() {

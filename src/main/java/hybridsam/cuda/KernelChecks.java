@@ -573,7 +573,7 @@ public final class KernelChecks {
      * Runs `steps` random minibatches through gpu and a CPU engine started from the same p; returns
      * the comparisons of the losses and of the final optimizer state (parameters, fsam average, Adam m).
      */
-    private static Check[] stepsAgainstCpu(CudaTrainingEngine gpu, OdeHybrid m, Sequences data, RuleConfig[] rules,
+    static Check[] stepsAgainstCpu(CudaTrainingEngine gpu, OdeHybrid m, Sequences data, RuleConfig[] rules,
                                            float[] p, int B, int steps, SplittableRandom rng) {
         int K = rules.length;
         Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);

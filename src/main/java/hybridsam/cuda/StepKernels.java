@@ -5,6 +5,8 @@ import hybridsam.tasks.DuffingModel;
 import hybridsam.tasks.PendulumModel;
 import hybridsam.train.RuleConfig;
 
+import java.util.Optional;
+
 /**
  * The launches of native-kernels/*.cu with their grids and argument lists, for K replicas of
  * one ODE hybrid. The training engine strings them into a step; the tests call them one by one
@@ -39,6 +41,7 @@ public final class StepKernels {
 
     /** Whether hs_rollout_fused implements this model's corrector. */
     public static boolean fusedSupports(OdeHybrid model) {
+        if (!(model.corrector() instanceof hybridsam.model.MlpShape)) return false;
         int[] w = model.mlp().widths();
         int a = model.mlp().activation().ordinal();
         return w.length == 4 && w[0] == STATE_DIM && w[3] == STATE_DIM && w[1] >= 1 && w[2] >= 1
@@ -95,16 +98,54 @@ public final class StepKernels {
         dev.upload(thetaBox, box);
     }
 
-    /** The kernels' id of the scientific model; refuses models they do not implement. */
-    public static int modelId(OdeHybrid model) {
-        if (model.stateDim() != STATE_DIM || model.thetaCount() > MAX_THETA) {
-            throw new IllegalArgumentException("the CUDA kernels take a 2-dimensional state and at most "
-                    + MAX_THETA + " theta values");
+    /**
+     * Whether the MLP gradient programs (the rollout kernels of ode.cu and fused.cu, and
+     * {@link LayerwiseGradient}) implement this model: empty when they do, else the reason.
+     */
+    public static Optional<String> supports(OdeHybrid model) {
+        if (!(model.corrector() instanceof hybridsam.model.MlpShape)) {
+            return Optional.of("the MLP gradient kernels run MLP correctors, not " + model.corrector().describe());
         }
-        if (model.science() instanceof PendulumModel) return 0;
-        if (model.science() instanceof DuffingModel) return 1;
-        throw new IllegalArgumentException("the CUDA backend implements the pendulum and duffing models, not "
-                + model.science().getClass().getSimpleName());
+        if (model.stateDim() != STATE_DIM || model.thetaCount() > MAX_THETA) {
+            return Optional.of("the CUDA kernels take a 2-dimensional state and at most " + MAX_THETA + " theta values");
+        }
+        if (!(model.science() instanceof PendulumModel) && !(model.science() instanceof DuffingModel)) {
+            return Optional.of("the CUDA backend implements the pendulum and duffing models, not "
+                    + model.science().getClass().getSimpleName());
+        }
+        return Optional.empty();
+    }
+
+    /** The kernels' id of the scientific model (HS_PENDULUM, HS_DUFFING); refuses models they do not implement. */
+    public static int modelId(OdeHybrid model) {
+        supports(model).ifPresent(why -> {
+            throw new IllegalArgumentException(why);
+        });
+        return model.science() instanceof PendulumModel ? 0 : 1;
+    }
+
+    /**
+     * The rule kernels alone (l2, fsam, norms, perturb, restore, Adam, loss) for K replicas of P
+     * parameters, for an engine whose gradient runs elsewhere ({@link ConvOdeGradient}): no
+     * rollout, so {@link #gradient} and {@link #rolloutLoss} refuse and {@link #rollout} is null.
+     */
+    static StepKernels rulesOnly(DeviceScope scope, int K, int P, int nTheta) {
+        return new StepKernels(scope.device(), K, P, nTheta);
+    }
+
+    private StepKernels(Device dev, int K, int P, int nTheta) {
+        if (K < 1 || K > 65535) throw new IllegalArgumentException("replicas must lie in [1, 65535] (got " + K + ")");
+        this.dev = dev;
+        this.model = null;
+        this.K = K;
+        this.P = P;
+        this.nTheta = nTheta;
+        this.modelId = -1;
+        this.activationId = -1;
+        this.layers = 0;
+        this.rollout = null;
+        this.widths = null;
+        this.thetaBox = null;
     }
 
     /** Floats of rollout workspace per sample and replica (hs_rollout's W). */
@@ -132,6 +173,7 @@ public final class StepKernels {
         return rollout == Rollout.PER_THREAD ? B : tiles(B);
     }
 
+    /** The gradient kernel; null for {@link #rulesOnly}. */
     public Rollout rollout() {
         return rollout;
     }
@@ -181,6 +223,7 @@ public final class StepKernels {
      */
     public void gradient(DeviceBuffer params, DeviceBuffer obs, int frames, DeviceBuffer batch, int B,
                          DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq, DeviceBuffer grad) {
+        if (rollout == null) throw new IllegalStateException("these step kernels have no rollout (rule kernels only)");
         if (rollout == Rollout.FUSED) {
             int tiles = tiles(B);
             dev.launch("hs_rollout_fused", tiles, K, 1, fusedBlock(model), 1, 1, 0, KernelArgs.of()
@@ -199,6 +242,7 @@ public final class StepKernels {
 
     /** loss[r] = weight · Σ of the squared errors that {@link #gradient} left in sq for batch size B. */
     public void rolloutLoss(DeviceBuffer sq, int B, int frames, DeviceBuffer loss) {
+        if (rollout == null) throw new IllegalStateException("these step kernels have no rollout (rule kernels only)");
         loss(sq, lossRows(rollout, B), lossWeight(model, B, frames), loss);
     }
 

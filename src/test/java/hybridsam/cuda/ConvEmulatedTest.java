@@ -1,6 +1,14 @@
 package hybridsam.cuda;
 
+import hybridsam.io.ConfigException;
+import hybridsam.model.Activation;
+import hybridsam.model.ConvShape;
+import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
+import hybridsam.tasks.PendulumModel;
+import hybridsam.tasks.ReactionDiffusionModel;
+import hybridsam.train.Method;
+import hybridsam.train.RuleConfig;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -11,12 +19,16 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The convolutional path on the emulated device: the grid kernels and the whole reaction-diffusion
- * gradient against GridReference (ConvChecks, also part of EmulatedKernelsTest's plan), the
- * device gradient against a finite difference of the device loss, and determinism.
+ * gradient against GridReference and the CPU backend (ConvChecks, also part of
+ * EmulatedKernelsTest's plan), the device gradient against a finite difference of the device
+ * loss, determinism, and captured training steps through CudaTrainingEngine against the CPU engine.
  */
 class ConvEmulatedTest extends EmulatedDeviceTests {
 
@@ -36,7 +48,65 @@ class ConvEmulatedTest extends EmulatedDeviceTests {
         return asTests(List.of(
                 ConvChecks.convLayer(dev, conv(), 2, 3, 2, 5, 6, 5, rng),
                 ConvChecks.convLayer(dev, conv(), 3, 2, 16, 3, 5, 6, rng),
-                ConvChecks.gradient(dev, conv(), 2, 3, 4, 1, 6, 5, new int[]{2, 4, 3, 2}, rng)), seed);
+                ConvChecks.gradient(dev, conv(), 2, 3, 4, 1, 6, 5, new int[]{2, 4, 3, 2}, rng),
+                ConvChecks.gradientVsCpu(dev, conv(), 2, 3, 4, 6, 5, new int[]{2, 4, 3, 2}, rng)), seed);
+    }
+
+    /** One captured step after another of erm and of fsam (with erm beside it) through CudaTrainingEngine against CpuTrainingEngine. */
+    @TestFactory
+    Stream<DynamicTest> engineStepsMatchCpuEngine() {
+        long seed = System.nanoTime();
+        return asTests(List.of(
+                ConvChecks.engine(dev, conv(), new RuleConfig[]{KernelChecks.rule(Method.ERM, false, false, 0)},
+                        3, 4, 6, 5, new int[]{2, 4, 3, 2}, 2, seed),
+                ConvChecks.engine(dev, conv(), new RuleConfig[]{KernelChecks.rule(Method.FSAM, false, false, 1e-2),
+                        KernelChecks.rule(Method.ERM, false, false, 0)}, 3, 3, 5, 6, new int[]{2, 3, 2}, 2, seed + 1)), seed);
+    }
+
+    /** The engine takes the convolutional path for a conv corrector, captures one graph per batch size and frees everything. */
+    @Test
+    void engineCapturesOneGraphPerBatchSizeAndFreesItsBuffers() {
+        int before = liveBuffers();
+        OdeHybrid model = ConvChecks.reactionDiffusion(4, 3, new int[]{2, 3, 2});
+        SplittableRandom rng = new SplittableRandom(3);
+        GridHybrid m = ConvOdeGradient.grid(model);
+        Sequences data = ConvChecks.randomSequences(m, 6, 3, rng);
+        RuleConfig[] rules = {KernelChecks.rule(Method.FSAM, false, false, 0), KernelChecks.rule(Method.SAM, true, true, 0)};
+        try (CudaTrainingEngine e = new CudaTrainingEngine(dev, model, data, rules, ConvChecks.randomParams(m, 2, rng),
+                conv().open(dev))) {
+            assertTrue(e.convolutional());
+            assertFalse(e.layerwise());
+            for (int B : new int[]{3, 2, 3}) e.advance(KernelChecks.randomBatch(2, B, 6, rng), B);
+            assertEquals(3, e.drainLosses().steps());
+            assertEquals(2, e.graphsCaptured());
+        }
+        assertEquals(before, liveBuffers());
+    }
+
+    /** Which program runs which model, and the reasons for what none runs. */
+    @Test
+    void programsAreChosenByCapability() {
+        OdeHybrid rd = ConvChecks.reactionDiffusion(4, 3, new int[]{2, 3, 2});
+        OdeHybrid pend = KernelChecks.hybrid(new PendulumModel(), Activation.TANH, 1, 8);
+        assertTrue(ConvOdeGradient.supports(rd).isEmpty());
+        assertTrue(StepKernels.supports(rd).orElseThrow().contains("MLP correctors"));
+        assertTrue(StepKernels.supports(pend).isEmpty());
+        assertTrue(ConvOdeGradient.supports(pend).orElseThrow().contains("convolutional correctors"));
+        assertTrue(CudaTrainingEngine.supports(rd).isEmpty() && CudaTrainingEngine.supports(pend).isEmpty());
+        OdeHybrid otherGrid = new OdeHybrid(ReactionDiffusionModel.onUnitSquare(4, 3),
+                new ConvShape(new int[]{2, 3, 2}, 3, 4, Activation.LEAKY_RELU), 0.1, 1);  // transposed grid: same state size
+        assertTrue(CudaTrainingEngine.supports(otherGrid).orElseThrow().contains("differs"));
+        SplittableRandom rng = new SplittableRandom(1);
+        GridHybrid m = ConvOdeGradient.grid(rd);
+        Sequences data = ConvChecks.randomSequences(m, 4, 3, rng);
+        RuleConfig[] rules = {KernelChecks.rule(Method.ERM, false, false, 0)};
+        float[] p = ConvChecks.randomParams(m, 1, rng);
+        ConfigException e = assertThrows(ConfigException.class, () -> new CudaTrainingEngine(dev, rd, data, rules, p, NnEngine.CUBLAS));
+        assertEquals("--nn-engine cublas: cublas has no convolutions; use --nn-engine kernels or cudnn", e.getMessage());
+        try (CudaTrainingEngine k = new CudaTrainingEngine(dev, rd, data, rules, p, NnEngine.KERNELS)) {
+            assertTrue(k.convolutional());
+            assertNull(k.rollout());
+        }
     }
 
     /**
