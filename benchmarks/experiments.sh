@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs the README's experiment (benchmarks/experiments.txt), two single-threaded runs at a time,
-# into DIR (default runs/experiment), skipping runs already finished; then prints the tables.
-#   benchmarks/experiments.sh [DIR]
+# Runs the README's experiment (benchmarks/experiments.txt, or the LIST given), two single-threaded
+# runs at a time, into DIR (default runs/experiment), skipping runs already finished; then prints
+# the tables.
+#   benchmarks/experiments.sh [DIR [LIST]]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:-$here/runs/experiment}"
 mkdir -p "$dir"
 "$here/hybridsam" --help > /dev/null   # builds the jar once, before the parallel runs
-grep -v '^#' "$here/benchmarks/experiments.txt" | grep -v '^$' | while read -r task method seed rest; do
+list="${2:-$here/benchmarks/experiments.txt}"
+grep -v '^#' "$list" | grep -v '^$' | while read -r task method seed rest; do
   tag=$(echo "$rest" | tr -d ' -')
   echo "$task $method $seed $dir/$task-$method-s$seed${tag:+-$tag} $rest"
 done | xargs -P 2 -L 1 bash -c '

@@ -12,7 +12,7 @@ def load(d):
         h = r["hyperparameters"]
         runs.append(dict(task=r["task"], method=h["method"], rho=h["rho"], seed=r["seed"], epochs=r["epochs"],
                          theta=r["final"]["theta"], err=r["final"]["theta_error"], mn=r["final"].get("theta_mn_error"),
-                         mse=r["final"]["test_mse"], valid=r["final"]["valid_mse"], share=r["final"]["physics_share"],
+                         mse=r["final"]["test_mse"], valid=r["final"]["valid_mse"], share=r["final"]["network_share"],
                          best=r["best_epoch"], sps=r["steps_per_second"], grads=r["gradient_evaluations"], name=f.parent.name))
     return runs
 
@@ -24,7 +24,7 @@ def main(d):
     groups = {}
     for r in runs:
         groups.setdefault((r["task"], r["method"], r["rho"], r["epochs"]), []).append(r)
-    print("| task | rule | ρ | epochs | grad. evals | seeds | θ̂ (median) | θ error median [min, max] | θ_mn error | test MSE median | physics share |")
+    print("| task | rule | ρ | epochs | grad. evals | seeds | θ̂ (median) | θ error median [min, max] | θ_mn error | test MSE median | network share |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for (task, method, rho, epochs), g in sorted(groups.items()):
         errs = [r["err"] for r in g]

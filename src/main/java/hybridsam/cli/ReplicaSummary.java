@@ -175,7 +175,7 @@ final class ReplicaSummary {
             for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.rules[r].toMap().get(k))));
             l.append(String.format(Locale.ROOT, " %5s %12s %11.4e %8.4f", e.get("best_epoch"),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) f.get("theta_error")) : "",
-                    (double) f.get("test_mse"), (double) f.get("physics_share")));
+                    (double) f.get("test_mse"), (double) f.get("network_share")));
             if (e.get("diverged") instanceof Map<?, ?> d) {
                 l.append(String.format(Locale.ROOT, "  diverged at epoch %s, step %s (set aside; its best epoch's numbers)",
                         d.get("epoch"), d.get("step")));
@@ -213,7 +213,7 @@ final class ReplicaSummary {
             for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", theta[i]));
             out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11.4e %11.4e %8.4f", e.get("replica"), e.get("seed"), t,
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) e.get("theta_error")) : "",
-                    (double) e.get("mse"), (double) e.get("mse_science_only"), (double) e.get("physics_share")));
+                    (double) e.get("mse"), (double) e.get("mse_science_only"), (double) e.get("network_share")));
         }
         printStats(out, "over " + each.size() + " replicas", (Map<String, Object>) r.get("summary"), EVAL_METRICS);
     }

@@ -47,7 +47,7 @@ final class RunSetup {
      * the candidates in a variable named after the label.)
      */
     static final List<Options.Def> OPTIONS = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default) or duffing",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default), duffing or reaction-diffusion",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", "data",
                     "full (default) or small (seconds on a laptop, for trying things)", List.of("full", "small")),
@@ -92,9 +92,10 @@ final class RunSetup {
             new Options.Def("--replicas", Options.Type.INT, "K", "replicas", "train K independent runs at once, advanced together"
                     + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
                     + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
-            new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP (default 64,64)"),
-            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default), relu, elu, softplus",
-                    List.of("tanh", "relu", "elu", "softplus")),
+            new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP, or hidden channels of the"
+                    + " convolutional net of a grid task (default 64,64; reaction-diffusion 16,16)"),
+            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default; reaction-diffusion: leaky_relu), relu, elu,"
+                    + " softplus, leaky_relu", List.of("tanh", "relu", "elu", "softplus", "leaky_relu")),
             new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1)"),
             new Options.Def("--theta-init", Options.Type.NUMBERS, "X[,Y]", "model",
                     "starting theta in physical units (default: middle of its box)"));
@@ -336,7 +337,8 @@ final class RunSetup {
         Map<String, Object> m = ds.manifest();
         Tasks.checkData(task, m, where);  // data of another task say so before any shape or count is compared
         int[] frame = frameShape(ds, "train_obs", dir);
-        ScientificModel science = task.science(frame, dir.resolve("train_obs.npy").toString());
+        ScientificModel science = task.science(frame, dir.resolve("train_obs.npy") + ": shape "
+                + java.util.Arrays.toString(ds.arrays().get("train_obs").shape()));
         Sequences train = sequences(ds, "train_obs", dir, frame);
         Sequences valid = sequences(ds, "valid_obs", dir, frame);
         Sequences test = sequences(ds, "test_obs", dir, frame);

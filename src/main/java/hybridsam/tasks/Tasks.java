@@ -3,11 +3,14 @@ package hybridsam.tasks;
 import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
 import hybridsam.model.Activation;
+import hybridsam.model.ConvShape;
+import hybridsam.model.Corrector;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.ScientificModel;
 import hybridsam.tasks.data.DuffingData;
 import hybridsam.tasks.data.OdeDataSettings;
 import hybridsam.tasks.data.PendulumData;
+import hybridsam.tasks.data.ReactionDiffusionData;
 import hybridsam.io.ConfigException;
 
 import java.util.List;
@@ -19,7 +22,7 @@ public final class Tasks {
     }
 
     /** Tasks of the paper that later releases add; named so an unknown-task error can say so. */
-    public static final List<String> PLANNED = List.of("pendulum-images", "reaction-diffusion", "wind-tunnel", "light-tunnel");
+    public static final List<String> PLANNED = List.of("pendulum-images", "wind-tunnel", "light-tunnel");
 
     public static final Task PENDULUM = new Task() {
         private final PendulumModel model = new PendulumModel();
@@ -81,7 +84,64 @@ public final class Tasks {
         }
     };
 
-    public static final List<Task> ALL = List.of(PENDULUM, DUFFING);
+    /**
+     * FitzHugh–Nagumo on a grid (tasks.md); the scientific model is diffusion alone, the network
+     * (a 3 × 3 convolutional net) has to supply the reaction.
+     */
+    public static final Task REACTION_DIFFUSION = new Task() {
+        private final ReactionDiffusionModel nominal = ReactionDiffusionModel.onUnitSquare(32, 32);
+
+        public String name() {
+            return ReactionDiffusionData.TASK;
+        }
+
+        public String summary() {
+            return "FitzHugh-Nagumo on a 2-D grid; science (a Lap U, b Lap V), theta = (a, b); a 3x3 conv net supplies the reaction";
+        }
+
+        public ScientificModel science() {
+            return nominal;
+        }
+
+        @Override
+        public ScientificModel science(int[] frame, String where) {
+            if (frame.length != 3 || frame[0] != 2 || frame[1] < 2 || frame[2] < 2) {
+                throw new DataException(where + ": each frame has shape " + java.util.Arrays.toString(frame) + ", "
+                        + name() + " observes [2, height, width] (U and V on a grid of at least 2 x 2)");
+            }
+            if ((long) frame[1] * frame[2] > 1 << 20) {
+                throw new DataException(where + ": a " + frame[1] + " x " + frame[2] + " grid is larger than the "
+                        + (1 << 20) + " cells this release handles");
+            }
+            return ReactionDiffusionModel.onUnitSquare(frame[1], frame[2]);
+        }
+
+        @Override
+        public Corrector corrector(ScientificModel science, int[] hidden, Activation activation) {
+            ReactionDiffusionModel rd = (ReactionDiffusionModel) science;
+            int[] ch = new int[hidden.length + 2];
+            ch[0] = 2;
+            System.arraycopy(hidden, 0, ch, 1, hidden.length);
+            ch[ch.length - 1] = 2;
+            return new ConvShape(ch, rd.height(), rd.width(), activation);
+        }
+
+        public double[] thetaStar() {
+            return ReactionDiffusionData.THETA_STAR.clone();
+        }
+
+        public TaskDefaults defaults() {
+            // hidden = channels of the 3x3 net (tasks.md: 2-16-16-2, leaky ReLU); ρ as the ODE tasks' fsam
+            return new TaskDefaults(60, 16, 1e-2, 1e-3, 5.0, 0.05, 0.5, 0.05, 1e-3,
+                    new int[]{16, 16}, Activation.LEAKY_RELU, 0.1);
+        }
+
+        public Dataset generate(String preset, long seed) {
+            return ReactionDiffusionData.generate(preset, seed);
+        }
+    };
+
+    public static final List<Task> ALL = List.of(PENDULUM, DUFFING, REACTION_DIFFUSION);
 
     public static Task byName(String name) {
         for (Task t : ALL) if (t.name().equals(name)) return t;

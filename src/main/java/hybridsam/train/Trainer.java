@@ -295,7 +295,7 @@ public final class Trainer {
             fin.put("valid_mse", Double.isFinite(bestValid[r]) ? bestValid[r] : null);  // null: diverged before a valid epoch
             fin.put("test_mse", test.mse());
             fin.put("test_mse_science_only", test.scienceOnlyMse());
-            fin.put("physics_share", test.physicsShare());
+            fin.put("network_share", test.networkShare());
             m.put("final", fin);
             Map<String, Object> lastRec = new LinkedHashMap<>();
             double[] thetaLast = plan.thetaSpec().physical(last, r * P);

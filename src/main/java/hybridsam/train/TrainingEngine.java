@@ -47,6 +47,6 @@ public interface TrainingEngine extends AutoCloseable {
     void close();
 
     /** Prediction error of the hybrid and of the scientific part alone, and the network's share. */
-    record Metrics(double mse, double scienceOnlyMse, double physicsShare) {
+    record Metrics(double mse, double scienceOnlyMse, double networkShare) {
     }
 }

@@ -72,8 +72,8 @@ class CliEndToEndTest {
         for (String k : List.of("theta_error", "test_mse", "test_mse_science_only", "valid_mse")) {
             assertTrue(Double.isFinite(number(fin, k)) && number(fin, k) >= 0, k + " in " + fin);
         }
-        double share = number(fin, "physics_share");
-        assertTrue(share >= 0 && share <= 1, "physics_share " + share);
+        double share = number(fin, "network_share");
+        assertTrue(share >= 0 && share <= 1, "network_share " + share);
         // final θ is the best epoch's θ
         long best = (Long) r.get("best_epoch");
         assertTrue(best >= 1 && best <= epochs);

@@ -65,7 +65,7 @@ class CliReplicasTest {
             @SuppressWarnings("unchecked")
             Map<String, Object> em = (Map<String, Object>) Json.parse(e.out().strip()), em1 = (Map<String, Object>) Json.parse(e1.out().strip());
             assertEquals(r, ((Number) em.get("replica")).intValue());
-            for (String key : List.of("theta", "theta_error", "mse", "mse_science_only", "physics_share")) {
+            for (String key : List.of("theta", "theta_error", "mse", "mse_science_only", "network_share")) {
                 Cli.assertBitIdentical(em1.get(key), em.get(key), "evaluate replica " + r + "." + key);
             }
         }
