@@ -263,8 +263,9 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return K;
     }
 
-    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers (default rollout). */
+    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers (default program). */
     public static long batchBytes(OdeHybrid model, int K, int B, int frames) {
+        if (ConvOdeGradient.supports(model).isEmpty()) return convolutionalBatchBytes(model, K, B, frames);
         return batchBytes(StepKernels.defaultRollout(model), model, K, B, frames);
     }
 
