@@ -484,8 +484,17 @@ final class RunSetup {
             throw new ConfigException("--nn-engine " + nnOption + " runs the network on the GPU: use it with --device cuda or auto");
         }
         if (!device.equals("cpu")) {
+            // what the GPU path cannot run is said before any library or device is touched
+            java.util.Optional<String> unsupported = CudaTrainingEngine.supports(model);
+            if (unsupported.isPresent()) {
+                if (device.equals("cuda")) throw new ConfigException("--device cuda: " + unsupported.get());
+                notices.println("hybridsam: " + unsupported.get() + "; training on the CPU");
+                return cpuEngine(model, data, start);
+            }
             // the corrector's library first: a missing libcublas / libcudnn is named even without a GPU
-            NnEngine nn = NnEngines.select(nnOption);
+            NnEngine nn = NnEngines.select(nnOption, model);
+            java.util.Optional<String> engineWhy = CudaTrainingEngine.supports(model, nn);
+            if (engineWhy.isPresent()) throw new ConfigException("--nn-engine " + nn.id() + ": " + engineWhy.get());
             CudaProbe.Verdict v = CudaProbe.standard().probe();
             if (v.available() && StandIn.active() && device.equals("auto")) {
                 // the stand-in is for seeing the GPU path run, never a silent choice of backend

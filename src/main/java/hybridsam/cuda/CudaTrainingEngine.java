@@ -109,6 +109,16 @@ public final class CudaTrainingEngine implements TrainingEngine {
                 StepKernels.defaultRollout(model), denseFor(engine, device, model), convFor(engine, device, model), engine);
     }
 
+    /** Whether the engine can run the model with this corrector engine: empty, or the reason it cannot. */
+    public static Optional<String> supports(OdeHybrid model, NnEngine engine) {
+        Optional<String> why = supports(model);
+        if (why.isPresent()) return why;
+        if (model.corrector() instanceof ConvShape && engine == NnEngine.CUBLAS) {
+            return Optional.of("cublas has no convolutions; use --nn-engine kernels or cudnn");
+        }
+        return Optional.empty();
+    }
+
     /**
      * Whether some gradient program of this backend runs the model (the MLP kernels or the
      * convolutional program): empty when one does, else both programs' reasons.

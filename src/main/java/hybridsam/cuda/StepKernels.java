@@ -43,9 +43,9 @@ public final class StepKernels {
     public static boolean fusedSupports(OdeHybrid model) {
         if (!(model.corrector() instanceof hybridsam.model.MlpShape)) return false;
         int[] w = model.mlp().widths();
-        int a = model.mlp().activation().ordinal();
+        // every activation has its HS_ id in common.cuh, which hs_act switches on
         return w.length == 4 && w[0] == STATE_DIM && w[3] == STATE_DIM && w[1] >= 1 && w[2] >= 1
-                && w[1] <= FUSED_MAX_WIDTH && w[2] <= FUSED_MAX_WIDTH && a >= 0 && a < 4;
+                && w[1] <= FUSED_MAX_WIDTH && w[2] <= FUSED_MAX_WIDTH;
     }
 
     /** FUSED where it applies, else PER_THREAD. */
