@@ -181,7 +181,7 @@ public final class ConvChecks {
             gRef[i] = g[i] * GridReference.actGrad(Activation.LEAKY_RELU, (float) hRef[i]);
         }
         float[] h = new float[n], gOut = new float[n];
-        int a = Activation.LEAKY_RELU.ordinal();
+        int a = KernelConstants.activation(Activation.LEAKY_RELU);
         try (DeviceScope s = new DeviceScope(dev)) {
             DeviceBuffer dx = s.floats(n), dg = s.floats(n);
             dev.upload(dx, x);

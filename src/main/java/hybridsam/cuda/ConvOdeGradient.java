@@ -55,7 +55,7 @@ public final class ConvOdeGradient {
         this.W = model.width();
         this.D = model.stateDim();
         this.L = net.layers();
-        this.act = net.activation().ordinal();
+        this.act = KernelConstants.activation(net.activation());
         double[] box = StepKernels.thetaBox(model.theta());
         thetaBox = scope.doubles(box.length);
         dev.upload(thetaBox, box);

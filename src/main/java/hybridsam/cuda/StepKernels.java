@@ -14,16 +14,16 @@ import java.util.Optional;
  */
 public final class StepKernels {
     /** Block size of the reduction kernels (HS_BLOCK in common.cuh). */
-    public static final int BLOCK = 256;
+    public static final int BLOCK = KernelConstants.value("HS_BLOCK");
     /** Threads per block of the rollout: one sample each. */
     public static final int ROLLOUT_BLOCK = 64;
     /** Fields per replica in the rule table (HS_CFG_N in common.cuh). */
-    public static final int CFG_N = 12;
+    public static final int CFG_N = KernelConstants.ruleField("N");
     /** Most partial sums per replica in a norm reduction. */
     static final int MAX_NORM_BLOCKS = 64;
     /** hs_norm_partial modes. */
     public static final int NORM_GRAD = 0, NORM_PERTURB = 1;
-    static final int MAX_THETA = 4, STATE_DIM = 2;
+    static final int MAX_THETA = KernelConstants.value("HS_MAX_THETA"), STATE_DIM = KernelConstants.value("HS_D");
     /** Samples per block of hs_rollout_fused (HS_TILE in fused.cu). */
     public static final int TILE = 8;
     /** Widest hidden layer hs_rollout_fused takes (HS_FMAX in fused.cu). */
@@ -87,7 +87,7 @@ public final class StepKernels {
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
         this.modelId = modelId(model);
-        this.activationId = model.mlp().activation().ordinal();
+        this.activationId = KernelConstants.activation(model.mlp().activation());
         this.layers = model.mlp().layers();
         if (K < 1 || K > 65535) throw new IllegalArgumentException("replicas must lie in [1, 65535] (got " + K + ")");
         int[] w = model.mlp().widths();
@@ -121,7 +121,7 @@ public final class StepKernels {
         supports(model).ifPresent(why -> {
             throw new IllegalArgumentException(why);
         });
-        return model.science() instanceof PendulumModel ? 0 : 1;
+        return KernelConstants.value(model.science() instanceof PendulumModel ? "HS_PENDULUM" : "HS_DUFFING");
     }
 
     /**
@@ -189,18 +189,18 @@ public final class StepKernels {
         for (int r = 0; r < rules.length; r++) {
             RuleConfig c = rules[r];
             int o = r * CFG_N;
-            t[o] = c.method().ordinal();
-            t[o + 1] = c.perturbAll() ? 0 : nTheta;
-            t[o + 2] = c.thetaGradClean() ? nTheta : 0;
-            t[o + 3] = c.rho();
-            t[o + 4] = c.sigma();
-            t[o + 5] = c.lambda();
-            t[o + 6] = c.eta();
-            t[o + 7] = c.l2();
-            t[o + 8] = c.clip();
-            t[o + 9] = c.lrTheta();
-            t[o + 10] = c.lrNn();
-            t[o + 11] = c.weightDecay();
+            t[o + KernelConstants.ruleField("METHOD")] = KernelConstants.method(c.method());
+            t[o + KernelConstants.ruleField("PERTURB_OFF")] = c.perturbAll() ? 0 : nTheta;
+            t[o + KernelConstants.ruleField("GRAD_FROM")] = c.thetaGradClean() ? nTheta : 0;
+            t[o + KernelConstants.ruleField("RHO")] = c.rho();
+            t[o + KernelConstants.ruleField("SIGMA")] = c.sigma();
+            t[o + KernelConstants.ruleField("LAMBDA")] = c.lambda();
+            t[o + KernelConstants.ruleField("ETA")] = c.eta();
+            t[o + KernelConstants.ruleField("L2")] = c.l2();
+            t[o + KernelConstants.ruleField("CLIP")] = c.clip();
+            t[o + KernelConstants.ruleField("LR_THETA")] = c.lrTheta();
+            t[o + KernelConstants.ruleField("LR_NN")] = c.lrNn();
+            t[o + KernelConstants.ruleField("DECAY")] = c.weightDecay();
         }
         return t;
     }
