@@ -17,7 +17,8 @@ def load(d):
     return runs
 
 def fmt_theta(t):
-    return "(" + ", ".join(f"{x:.3f}" for x in t) + ")" if len(t) > 1 else f"{t[0]:.3f}"
+    # 4 significant digits: reaction-diffusion's θ is of order 1e-3
+    return "(" + ", ".join(f"{x:.4g}" for x in t) + ")" if len(t) > 1 else f"{t[0]:.4g}"
 
 def main(d):
     runs = load(d)

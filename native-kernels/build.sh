@@ -218,6 +218,36 @@ fi
 } >"$table_tmp"
 install_if_changed "$index_tmp" "$kernels_out/kernels.index"
 install_if_changed "$table_tmp" "$generated/kernel_table.inc"
+# the ids Java passes to the kernels (activations, rules, rule-table fields, models): the enums
+# of common.cuh are their one source; KernelConstants reads this "NAME VALUE" list and maps the
+# Java enums onto it by name, so the two sides cannot drift apart
+constants_tmp="$(mktemp "$generated/kernels.constants.XXXXXX")"
+if ! awk '
+    /^enum[ \t]*\{/ { inside = 1; next_value = 0 }
+    inside {
+        line = $0
+        sub(/\/\/.*/, "", line)
+        sub(/^enum[ \t]*\{/, "", line)
+        done = sub(/\};.*/, "", line)
+        n = split(line, items, ",")
+        for (i = 1; i <= n; i++) {
+            item = items[i]
+            gsub(/[ \t]/, "", item)
+            if (item == "") continue
+            if (split(item, kv, "=") == 2) { name = kv[1]; next_value = kv[2] + 0 } else name = item
+            if (name !~ /^HS_[A-Z0-9_]+$/) { print "[native-kernels] common.cuh: enum entry " item " is not HS_NAME [= value]" > "/dev/stderr"; bad = 1 }
+            print name, next_value
+            next_value++
+        }
+        if (done) inside = 0
+    }
+    # integer #defines too (HS_BLOCK, HS_MAX_THETA, HS_D): sizes both sides must agree on
+    /^#define[ \t]+HS_[A-Z0-9_]+[ \t]+[0-9]+([ \t]|$)/ { print $2, $3 + 0 }
+    END { exit bad }' "$here/common.cuh" >"$constants_tmp"; then
+    rm -f "$constants_tmp"
+    exit 1
+fi
+install_if_changed "$constants_tmp" "$kernels_out/kernels.constants"
 # the sources the emulation runtime compiles: every .cu file, so a new one needs no hand edit
 sources_tmp="$(mktemp "$generated/kernel_sources.inc.XXXXXX")"
 {

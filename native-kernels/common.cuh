@@ -18,14 +18,16 @@
 #define HS_MAX_THETA 4     // θ components a scientific model may have
 #define HS_D 2             // state dimension of the ODE tasks (pendulum, duffing)
 
-// Scientific model ids (CudaTrainingEngine.modelId).
+// The enums below are the one source of the ids Java passes (build.sh lists them in
+// kernels.constants; hybridsam.cuda.KernelConstants maps the Java enums onto them by name).
+// Scientific model ids (StepKernels.modelId).
 enum { HS_PENDULUM = 0, HS_DUFFING = 1 };
-// Activation ids = hybridsam.model.Activation ordinals.
+// Activation ids: HS_ + hybridsam.model.Activation's name.
 enum { HS_RELU = 0, HS_TANH = 1, HS_ELU = 2, HS_SOFTPLUS = 3, HS_LEAKY_RELU = 4 };
 #define HS_LEAKY_SLOPE 0.01f  // Activation.LEAKY_SLOPE
-// Rule ids = hybridsam.train.Method ordinals.
+// Rule ids: HS_ + hybridsam.train.Method's name.
 enum { HS_ERM = 0, HS_L2 = 1, HS_SAM = 2, HS_ASAM = 3, HS_FSAM = 4 };
-// Per-replica rule configuration: double cfg[r * HS_CFG_N + field] (see RuleTable.java).
+// Per-replica rule configuration: double cfg[r * HS_CFG_N + field] (StepKernels.ruleTable).
 enum {
     HS_CFG_METHOD = 0, HS_CFG_PERTURB_OFF, HS_CFG_GRAD_FROM, HS_CFG_RHO, HS_CFG_SIGMA, HS_CFG_LAMBDA,
     HS_CFG_ETA, HS_CFG_L2, HS_CFG_CLIP, HS_CFG_LR_THETA, HS_CFG_LR_NN, HS_CFG_DECAY, HS_CFG_N

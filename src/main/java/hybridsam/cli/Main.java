@@ -131,7 +131,7 @@ public final class Main {
 
     /** generate's options. */
     static final List<Options.Def> GENERATE = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default) or duffing",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default), duffing or reaction-diffusion",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", null, "full (default) or small", List.of("full", "small")),
             new Options.Def("--seed", Options.Type.LONG, "N", null, "seed of the generated data (default 0)"),
@@ -650,7 +650,9 @@ public final class Main {
             throw new DataException(run.resolve(Checkpoint.FILE) + ": holds " + best.length + " parameters, the run's model has "
                     + (K == 1 ? String.valueOf(P) : K + " x " + P));
         }
-        try (TrainingEngine engine = setup.engine(model, data, err)) {
+        // evaluation is forward passes over the host's copy of the parameters: the CPU backend,
+        // never a training engine (which would take a GPU and the rules' state for nothing)
+        try (CpuOdeBackend evaluator = new CpuOdeBackend(model, setup.threads)) {
             var seqs = switch (split) {
                 case "train" -> data.train();
                 case "valid" -> data.valid();
@@ -659,7 +661,7 @@ public final class Main {
             List<Map<String, Object>> each = new ArrayList<>();
             for (int r = 0; r < K; r++) {
                 if (only != null && r != only) continue;
-                TrainingEngine.Metrics m = engine.evaluate(best, r, seqs);
+                TrainingEngine.Metrics m = evaluator.evaluate(best, r * P, seqs);
                 double[] theta = model.physicalTheta(best, r * P);
                 Map<String, Object> e = new LinkedHashMap<>();
                 if (K > 1 || only != null) {

@@ -47,7 +47,7 @@ final class RunSetup {
      * the candidates in a variable named after the label.)
      */
     static final List<Options.Def> OPTIONS = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default) or duffing",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default), duffing or reaction-diffusion",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", "data",
                     "full (default) or small (seconds on a laptop, for trying things)", List.of("full", "small")),
@@ -92,9 +92,10 @@ final class RunSetup {
             new Options.Def("--replicas", Options.Type.INT, "K", "replicas", "train K independent runs at once, advanced together"
                     + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
                     + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
-            new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP (default 64,64)"),
-            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default), relu, elu, softplus",
-                    List.of("tanh", "relu", "elu", "softplus")),
+            new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP, or hidden channels of the"
+                    + " convolutional net of a grid task (default 64,64; reaction-diffusion 16,16)"),
+            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default; reaction-diffusion: leaky_relu), relu, elu,"
+                    + " softplus, leaky_relu", List.of("tanh", "relu", "elu", "softplus", "leaky_relu")),
             new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1)"),
             new Options.Def("--theta-init", Options.Type.NUMBERS, "X[,Y]", "model",
                     "starting theta in physical units (default: middle of its box)"));
@@ -483,8 +484,17 @@ final class RunSetup {
             throw new ConfigException("--nn-engine " + nnOption + " runs the network on the GPU: use it with --device cuda or auto");
         }
         if (!device.equals("cpu")) {
+            // what the GPU path cannot run is said before any library or device is touched
+            java.util.Optional<String> unsupported = CudaTrainingEngine.supports(model);
+            if (unsupported.isPresent()) {
+                if (device.equals("cuda")) throw new ConfigException("--device cuda: " + unsupported.get());
+                notices.println("hybridsam: " + unsupported.get() + "; training on the CPU");
+                return cpuEngine(model, data, start);
+            }
             // the corrector's library first: a missing libcublas / libcudnn is named even without a GPU
-            NnEngine nn = NnEngines.select(nnOption);
+            NnEngine nn = NnEngines.select(nnOption, model);
+            java.util.Optional<String> engineWhy = CudaTrainingEngine.supports(model, nn);
+            if (engineWhy.isPresent()) throw new ConfigException("--nn-engine " + nn.id() + ": " + engineWhy.get());
             CudaProbe.Verdict v = CudaProbe.standard().probe();
             if (v.available() && StandIn.active() && device.equals("auto")) {
                 // the stand-in is for seeing the GPU path run, never a silent choice of backend

@@ -1,6 +1,7 @@
 package hybridsam.cuda;
 
 import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.ConvShape;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 import hybridsam.train.LossTally;
@@ -14,12 +15,16 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * The rules of method.md §2 for an ODE hybrid (pendulum, duffing) with every step on a
- * {@link Device}: parameters, Adam's moments, fsam's average, gradients, norms and ε stay in
- * device buffers with a leading replica dimension; norms are reduced on the device and read
- * there by the perturb and clip kernels; fsam's first step is told by a device-side step count.
+ * The rules of method.md §2 for an ODE hybrid (pendulum, duffing with an MLP corrector;
+ * reaction-diffusion with a convolutional one) with every step on a {@link Device}. The gradient
+ * program is chosen by capability ({@link #supports}): the rollout kernels or
+ * {@link LayerwiseGradient} for MLP correctors, {@link ConvOdeGradient} for convolutional ones;
+ * the rule kernels after it are the same for all. Parameters, Adam's moments, fsam's average,
+ * gradients, norms and ε stay in device buffers with a leading replica dimension; norms are
+ * reduced on the device and read there by the perturb and clip kernels; fsam's first step is told by a device-side step count.
  * The step is captured once per batch size as a graph and replayed; before each replay only
  * the minibatch indices are copied to their fixed buffer. The loss comes back only when asked
  * for: {@link #step} reads it, {@link #advance} does not; the steps advanced add their losses to
@@ -56,6 +61,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
     private JCudaDevice ownedDevice;
     /** The layer-wise gradient path (CUBLAS, CUDNN, or KERNELS through KernelDenseOps in tests); null: the rollout kernels. */
     private final LayerwiseGradient layerwise;
+    /** The convolutional gradient program (a ConvShape corrector on reaction-diffusion); null for MLP correctors. */
+    private final ConvOdeGradient convolutional;
     private final NnEngine nnEngine;
 
     /** An engine on GPU `ordinal` that owns its device: closing the engine releases the GPU. */
@@ -79,29 +86,53 @@ public final class CudaTrainingEngine implements TrainingEngine {
     }
 
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams) {
-        this(device, model, train, rules, initialParams, StepKernels.defaultRollout(model));
+        this(device, model, train, rules, initialParams, NnEngine.KERNELS);
     }
 
     /** An engine whose gradients run through the given rollout kernel (FUSED only where it applies). */
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                               StepKernels.Rollout rollout) {
-        this(device, model, train, rules, initialParams, rollout, null, NnEngine.KERNELS);
+        this(device, model, train, rules, initialParams, rollout, null, null, NnEngine.KERNELS);
     }
 
     /**
-     * An engine whose corrector runs on the given engine: KERNELS, the default rollout kernel;
-     * CUBLAS and CUDNN, the layer-wise path through cuBLAS or cuDNN (a {@link JCudaDevice} whose
-     * JCublas / JCudnn loads). Refusals are ConfigExceptions naming the reason.
+     * An engine whose corrector runs on the given engine. An MLP corrector: KERNELS, the default
+     * rollout kernel; CUBLAS and CUDNN, the layer-wise path through cuBLAS or cuDNN (a
+     * {@link JCudaDevice} whose JCublas / JCudnn loads). A convolutional corrector
+     * ({@link ConvOdeGradient}): KERNELS, the project's convolution kernels; CUDNN, cuDNN's;
+     * CUBLAS is refused. Refusals are ConfigExceptions naming the reason.
      */
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                               NnEngine engine) {
         // the inputs are checked before a library handle is made, so that a refusal leaks none
         this(device, checked(model, train, rules, initialParams), train, rules, initialParams,
-                StepKernels.defaultRollout(model), denseFor(engine, device), engine);
+                StepKernels.defaultRollout(model), denseFor(engine, device, model), convFor(engine, device, model), engine);
+    }
+
+    /** Whether the engine can run the model with this corrector engine: empty, or the reason it cannot. */
+    public static Optional<String> supports(OdeHybrid model, NnEngine engine) {
+        Optional<String> why = supports(model);
+        if (why.isPresent()) return why;
+        if (model.corrector() instanceof ConvShape && engine == NnEngine.CUBLAS) {
+            return Optional.of("cublas has no convolutions; use --nn-engine kernels or cudnn");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether some gradient program of this backend runs the model (the MLP kernels or the
+     * convolutional program): empty when one does, else both programs' reasons.
+     */
+    public static Optional<String> supports(OdeHybrid model) {
+        Optional<String> mlp = StepKernels.supports(model), grid = ConvOdeGradient.supports(model);
+        if (mlp.isEmpty() || grid.isEmpty()) return Optional.empty();
+        return Optional.of(model.corrector() instanceof ConvShape ? grid.get() : mlp.get());
     }
 
     private static OdeHybrid checked(OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams) {
-        StepKernels.modelId(model);
+        supports(model).ifPresent(why -> {
+            throw new IllegalArgumentException(why);
+        });
         if (initialParams.length != rules.length * model.parameterCount()) {
             throw new IllegalArgumentException("expected " + rules.length + " x " + model.parameterCount() + " parameters, got "
                     + initialParams.length);
@@ -113,10 +144,37 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** The layer-wise path with the given dense layers (owned: closed with the engine); for tests with KernelDenseOps. */
     CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                        DenseOps dense) {
-        this(device, model, train, rules, initialParams, StepKernels.Rollout.PER_THREAD, dense, NnEngine.KERNELS);
+        this(device, model, train, rules, initialParams, StepKernels.Rollout.PER_THREAD, dense, null, NnEngine.KERNELS);
     }
 
-    private static DenseOps denseFor(NnEngine engine, Device device) {
+    /** The convolutional path with the given convolutions (owned: closed with the engine); for tests. */
+    CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
+                       ConvOps conv) {
+        this(device, model, train, rules, initialParams, null, null, conv, NnEngine.KERNELS);
+    }
+
+    /** The convolutions of a convolutional corrector's engine; null for a model the MLP programs run. */
+    private static ConvOps convFor(NnEngine engine, Device device, OdeHybrid model) {
+        if (ConvOdeGradient.supports(model).isPresent()) return null;
+        switch (engine) {
+            case KERNELS:
+                return new KernelConvOps(device);
+            case CUBLAS:
+                throw new hybridsam.io.ConfigException("--nn-engine cublas: cublas has no convolutions; use --nn-engine kernels or cudnn");
+            default: {
+                if (!(device instanceof JCudaDevice jd)) {
+                    throw new hybridsam.io.ConfigException("--nn-engine cudnn: needs a real GPU, not " + device.describe());
+                }
+                NnEngines.Availability a = NnEngines.standard().probe(NnEngine.CUDNN);
+                if (!a.loaded()) throw new hybridsam.io.ConfigException("--nn-engine cudnn: not available: " + a.detail());
+                return new CudnnConvOps(jd);
+            }
+        }
+    }
+
+    /** The dense layers of an MLP corrector's layer-wise path; null for the rollout kernels and for convolutional correctors. */
+    private static DenseOps denseFor(NnEngine engine, Device device, OdeHybrid model) {
+        if (StepKernels.supports(model).isPresent()) return null;
         switch (engine) {
             case KERNELS:
                 return null;
@@ -140,7 +198,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
     }
 
     private CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
-                               StepKernels.Rollout rollout, DenseOps dense, NnEngine nnEngine) {
+                               StepKernels.Rollout rollout, DenseOps dense, ConvOps conv, NnEngine nnEngine) {
         this.dev = device;
         this.nnEngine = nnEngine;
         this.model = model;
@@ -148,7 +206,9 @@ public final class CudaTrainingEngine implements TrainingEngine {
         this.K = rules.length;
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
-        StepKernels.modelId(model);
+        // exactly one gradient program: the convolutional one when given its convolutions, else the MLP kernels
+        if (conv != null) ConvOdeGradient.grid(model);
+        else StepKernels.modelId(model);
         if (initialParams.length != K * P) {
             throw new IllegalArgumentException("expected " + K + " x " + P + " parameters, got " + initialParams.length);
         }
@@ -159,9 +219,11 @@ public final class CudaTrainingEngine implements TrainingEngine {
         long n = (long) K * P;
         DeviceScope s = new DeviceScope(device);
         if (dense != null) s.own(dense);
+        if (conv != null) s.own(conv);
         try {
-            kernels = new StepKernels(s, model, K, rollout);
+            kernels = conv != null ? StepKernels.rulesOnly(s, K, P, nTheta) : new StepKernels(s, model, K, rollout);
             layerwise = dense == null ? null : new LayerwiseGradient(s, model, K, dense);
+            convolutional = conv == null ? null : new ConvOdeGradient(s, ConvOdeGradient.grid(model), K, conv);
             params = s.floats(n);
             adamM = s.floats(n);
             adamV = s.floats(n);
@@ -192,7 +254,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     @Override
     public String describe() {
-        return "cuda (" + dev.describe() + (layerwise == null ? "" : ", corrector on " + layerwise.dense().describe()) + ")";
+        String on = layerwise != null ? layerwise.dense().describe() : convolutional != null ? convolutional.conv().describe() : null;
+        return "cuda (" + dev.describe() + (on == null ? "" : ", corrector on " + on) + ")";
     }
 
     /** The corrector engine this engine was made with. */
@@ -210,8 +273,9 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return K;
     }
 
-    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers (default rollout). */
+    /** Bytes of device memory a step needs for batch size B, beyond the parameter-sized buffers (default program). */
     public static long batchBytes(OdeHybrid model, int K, int B, int frames) {
+        if (ConvOdeGradient.supports(model).isEmpty()) return convolutionalBatchBytes(model, K, B, frames);
         return batchBytes(StepKernels.defaultRollout(model), model, K, B, frames);
     }
 
@@ -227,7 +291,17 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return 4L * (LayerwiseGradient.workspaceFloats(model, K, B, frames) + 1 + (long) K * B) + 8L * K * B;
     }
 
-    /** The gradient kernel this engine runs. */
+    /** Whether the gradients run through the convolutional program ({@link ConvOdeGradient}). */
+    public boolean convolutional() {
+        return convolutional != null;
+    }
+
+    /** Bytes of device memory a step of the convolutional path needs for batch size B. */
+    public static long convolutionalBatchBytes(OdeHybrid model, int K, int B, int frames) {
+        return 4L * (ConvOdeGradient.workspaceFloats(ConvOdeGradient.grid(model), K, B, frames) + 1 + (long) K * B) + 8L * K * B;
+    }
+
+    /** The gradient kernel this engine runs; null on the convolutional path. */
     public StepKernels.Rollout rollout() {
         return kernels.rollout();
     }
@@ -264,6 +338,10 @@ public final class CudaTrainingEngine implements TrainingEngine {
             w = new Workspace(B, cacheScope.floats(LayerwiseGradient.workspaceFloats(model, K, B, frames)),
                     cacheScope.floats(1), cacheScope.doubles((long) K * B));
             workspaces.add(w);
+        } else if (w == null && convolutional != null) {
+            w = new Workspace(B, cacheScope.floats(ConvOdeGradient.workspaceFloats(convolutional.model(), K, B, frames)),
+                    cacheScope.floats(1), cacheScope.doubles((long) K * B));
+            workspaces.add(w);
         } else if (w == null) {
             StepKernels.Rollout ro = kernels.rollout();
             w = new Workspace(B, cacheScope.floats(StepKernels.workspaceFloats(ro, model, K, B, frames)),
@@ -272,7 +350,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
             workspaces.add(w);
         }
         Workspace ws = w;
-        if (layerwise != null && !(layerwise.dense() instanceof KernelDenseOps)) {
+        if ((layerwise != null && !(layerwise.dense() instanceof KernelDenseOps))
+                || (convolutional != null && !(convolutional.conv() instanceof KernelConvOps))) {
             // one gradient outside the capture (into the scratch grad2, on valid indices), so that a
             // library's first calls (its module loading, lazy set-up) do not happen inside it
             dev.upload(b, new int[K * B]);
@@ -301,6 +380,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
         DeviceBuffer sq = w.sq();
         gradient(B, batch, w, grad);
         if (layerwise != null) kernels.loss(sq, B, StepKernels.lossWeight(model, B, frames), loss);
+        else if (convolutional != null) kernels.loss(sq, B, ConvOdeGradient.lossWeight(convolutional.model(), B, frames), loss);
         else kernels.rolloutLoss(sq, B, frames, loss);
         tally.enqueue(loss, B);
         if (anyL2) kernels.l2Add(cfg, params, grad);
@@ -318,6 +398,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     private void gradient(int B, DeviceBuffer batch, Workspace w, DeviceBuffer out) {
         if (layerwise != null) layerwise.gradient(params, obs, train.frames(), batch, B, w.ws(), w.sq(), out);
+        else if (convolutional != null) convolutional.gradient(params, obs, train.frames(), batch, B, w.ws(), w.sq(), out);
         else kernels.gradient(params, obs, train.frames(), batch, B, w.ws(), w.gs(), w.sq(), out);
     }
 

@@ -159,6 +159,7 @@ public final class KernelChecks {
         c.add(planned(dev, null, new PendulumModel(), Activation.RELU, 2, 7, 5, 2, new int[]{6, 9}, rng));
         c.add(planned(dev, null, new DuffingModel(), Activation.ELU, 2, 67, 4, 1, new int[]{5}, rng));
         c.add(planned(dev, null, new PendulumModel(), Activation.SOFTPLUS, 1, 3, 5, 1, new int[]{4, 7, 3}, rng));
+        c.add(planned(dev, null, new DuffingModel(), Activation.LEAKY_RELU, 2, 9, 4, 1, new int[]{6, 5}, rng));
         if (large) c.add(planned(dev, null, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
         var F = StepKernels.Rollout.FUSED;
         c.add(planned(dev, F, new PendulumModel(), Activation.TANH, 3, 37, 5, 2, new int[]{8, 8}, rng));
@@ -169,11 +170,13 @@ public final class KernelChecks {
         c.add(planned(dev, F, new DuffingModel(), Activation.TANH, 3, 9, 3, 1, new int[]{8, 8}, rng));
         c.add(planned(dev, F, new PendulumModel(), Activation.RELU, 2, 16, 3, 2, new int[]{33, 7}, rng));
         c.add(planned(dev, F, new DuffingModel(), Activation.ELU, 1, 10, 3, 1, new int[]{100, 50}, rng));
+        c.add(planned(dev, F, new PendulumModel(), Activation.LEAKY_RELU, 2, 13, 3, 2, new int[]{16, 9}, rng));
         if (large) {
             c.add(planned(dev, F, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
             c.add(planned(dev, F, new DuffingModel(), Activation.SOFTPLUS, 3, 250, 20, 2, new int[]{128, 128}, rng));
             c.add(planned(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
         }
+        c.addAll(ConvChecks.plan(dev, rng, large));
         c.add(Planned.one("loss tally", () -> lossTally(dev, rng)));
         c.add(Planned.one("rowsum rows=7 n=300", () -> rowSum(dev, 7, 300, rng)));
         c.add(new Planned("perturbation (sam, asam, fsam, all)", () -> perturbation(dev, rng)));
@@ -572,7 +575,7 @@ public final class KernelChecks {
      * Runs `steps` random minibatches through gpu and a CPU engine started from the same p; returns
      * the comparisons of the losses and of the final optimizer state (parameters, fsam average, Adam m).
      */
-    private static Check[] stepsAgainstCpu(CudaTrainingEngine gpu, OdeHybrid m, Sequences data, RuleConfig[] rules,
+    static Check[] stepsAgainstCpu(CudaTrainingEngine gpu, OdeHybrid m, Sequences data, RuleConfig[] rules,
                                            float[] p, int B, int steps, SplittableRandom rng) {
         int K = rules.length;
         Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5);

@@ -38,7 +38,7 @@ public final class LayerwiseGradient {
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
         this.modelId = StepKernels.modelId(model);
-        this.act = model.mlp().activation().ordinal();
+        this.act = KernelConstants.activation(model.mlp().activation());
         this.widths = model.mlp().widths();
         this.L = widths.length - 1;
         if (widths[0] != StepKernels.STATE_DIM || widths[L] != StepKernels.STATE_DIM) {

@@ -110,9 +110,15 @@ public final class NnEngines {
      * that did not load, with the reason.
      */
     public static NnEngine select(String option, List<Availability> probed) {
+        return select(option, probed, e -> true);
+    }
+
+    /** As {@link #select(String, List)}, auto skipping the engines that cannot run the model (usable false). */
+    public static NnEngine select(String option, List<Availability> probed, java.util.function.Predicate<NnEngine> usable) {
         String o = option == null ? "auto" : option.strip();
         if (o.equalsIgnoreCase("auto")) {
             for (NnEngine e : AUTO_ORDER) {
+                if (!usable.test(e)) continue;
                 for (Availability a : probed) if (a.engine() == e && a.loaded()) return e;
             }
             throw new ConfigException("--nn-engine auto: no corrector engine loaded");
@@ -135,5 +141,10 @@ public final class NnEngines {
     /** {@link #select} over the real loaders. */
     public static NnEngine select(String option) {
         return select(option, standard().probe());
+    }
+
+    /** {@link #select} over the real loaders, auto choosing among the engines that can run the model. */
+    public static NnEngine select(String option, hybridsam.model.OdeHybrid model) {
+        return select(option, standard().probe(), e -> CudaTrainingEngine.supports(model, e).isEmpty());
     }
 }

@@ -5,6 +5,8 @@ import hybridsam.tasks.DuffingModel;
 import hybridsam.tasks.PendulumModel;
 import hybridsam.train.RuleConfig;
 
+import java.util.Optional;
+
 /**
  * The launches of native-kernels/*.cu with their grids and argument lists, for K replicas of
  * one ODE hybrid. The training engine strings them into a step; the tests call them one by one
@@ -12,16 +14,16 @@ import hybridsam.train.RuleConfig;
  */
 public final class StepKernels {
     /** Block size of the reduction kernels (HS_BLOCK in common.cuh). */
-    public static final int BLOCK = 256;
+    public static final int BLOCK = KernelConstants.value("HS_BLOCK");
     /** Threads per block of the rollout: one sample each. */
     public static final int ROLLOUT_BLOCK = 64;
     /** Fields per replica in the rule table (HS_CFG_N in common.cuh). */
-    public static final int CFG_N = 12;
+    public static final int CFG_N = KernelConstants.ruleField("N");
     /** Most partial sums per replica in a norm reduction. */
     static final int MAX_NORM_BLOCKS = 64;
     /** hs_norm_partial modes. */
     public static final int NORM_GRAD = 0, NORM_PERTURB = 1;
-    static final int MAX_THETA = 4, STATE_DIM = 2;
+    static final int MAX_THETA = KernelConstants.value("HS_MAX_THETA"), STATE_DIM = KernelConstants.value("HS_D");
     /** Samples per block of hs_rollout_fused (HS_TILE in fused.cu). */
     public static final int TILE = 8;
     /** Widest hidden layer hs_rollout_fused takes (HS_FMAX in fused.cu). */
@@ -39,10 +41,11 @@ public final class StepKernels {
 
     /** Whether hs_rollout_fused implements this model's corrector. */
     public static boolean fusedSupports(OdeHybrid model) {
+        if (!(model.corrector() instanceof hybridsam.model.MlpShape)) return false;
         int[] w = model.mlp().widths();
-        int a = model.mlp().activation().ordinal();
+        // every activation has its HS_ id in common.cuh, which hs_act switches on
         return w.length == 4 && w[0] == STATE_DIM && w[3] == STATE_DIM && w[1] >= 1 && w[2] >= 1
-                && w[1] <= FUSED_MAX_WIDTH && w[2] <= FUSED_MAX_WIDTH && a >= 0 && a < 4;
+                && w[1] <= FUSED_MAX_WIDTH && w[2] <= FUSED_MAX_WIDTH;
     }
 
     /** FUSED where it applies, else PER_THREAD. */
@@ -84,7 +87,7 @@ public final class StepKernels {
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
         this.modelId = modelId(model);
-        this.activationId = model.mlp().activation().ordinal();
+        this.activationId = KernelConstants.activation(model.mlp().activation());
         this.layers = model.mlp().layers();
         if (K < 1 || K > 65535) throw new IllegalArgumentException("replicas must lie in [1, 65535] (got " + K + ")");
         int[] w = model.mlp().widths();
@@ -95,16 +98,54 @@ public final class StepKernels {
         dev.upload(thetaBox, box);
     }
 
-    /** The kernels' id of the scientific model; refuses models they do not implement. */
-    public static int modelId(OdeHybrid model) {
-        if (model.stateDim() != STATE_DIM || model.thetaCount() > MAX_THETA) {
-            throw new IllegalArgumentException("the CUDA kernels take a 2-dimensional state and at most "
-                    + MAX_THETA + " theta values");
+    /**
+     * Whether the MLP gradient programs (the rollout kernels of ode.cu and fused.cu, and
+     * {@link LayerwiseGradient}) implement this model: empty when they do, else the reason.
+     */
+    public static Optional<String> supports(OdeHybrid model) {
+        if (!(model.corrector() instanceof hybridsam.model.MlpShape)) {
+            return Optional.of("the MLP gradient kernels run MLP correctors, not " + model.corrector().describe());
         }
-        if (model.science() instanceof PendulumModel) return 0;
-        if (model.science() instanceof DuffingModel) return 1;
-        throw new IllegalArgumentException("the CUDA backend implements the pendulum and duffing models, not "
-                + model.science().getClass().getSimpleName());
+        if (model.stateDim() != STATE_DIM || model.thetaCount() > MAX_THETA) {
+            return Optional.of("the CUDA kernels take a 2-dimensional state and at most " + MAX_THETA + " theta values");
+        }
+        if (!(model.science() instanceof PendulumModel) && !(model.science() instanceof DuffingModel)) {
+            return Optional.of("the CUDA backend implements the pendulum and duffing models, not "
+                    + model.science().getClass().getSimpleName());
+        }
+        return Optional.empty();
+    }
+
+    /** The kernels' id of the scientific model (HS_PENDULUM, HS_DUFFING); refuses models they do not implement. */
+    public static int modelId(OdeHybrid model) {
+        supports(model).ifPresent(why -> {
+            throw new IllegalArgumentException(why);
+        });
+        return KernelConstants.value(model.science() instanceof PendulumModel ? "HS_PENDULUM" : "HS_DUFFING");
+    }
+
+    /**
+     * The rule kernels alone (l2, fsam, norms, perturb, restore, Adam, loss) for K replicas of P
+     * parameters, for an engine whose gradient runs elsewhere ({@link ConvOdeGradient}): no
+     * rollout, so {@link #gradient} and {@link #rolloutLoss} refuse and {@link #rollout} is null.
+     */
+    static StepKernels rulesOnly(DeviceScope scope, int K, int P, int nTheta) {
+        return new StepKernels(scope.device(), K, P, nTheta);
+    }
+
+    private StepKernels(Device dev, int K, int P, int nTheta) {
+        if (K < 1 || K > 65535) throw new IllegalArgumentException("replicas must lie in [1, 65535] (got " + K + ")");
+        this.dev = dev;
+        this.model = null;
+        this.K = K;
+        this.P = P;
+        this.nTheta = nTheta;
+        this.modelId = -1;
+        this.activationId = -1;
+        this.layers = 0;
+        this.rollout = null;
+        this.widths = null;
+        this.thetaBox = null;
     }
 
     /** Floats of rollout workspace per sample and replica (hs_rollout's W). */
@@ -132,6 +173,7 @@ public final class StepKernels {
         return rollout == Rollout.PER_THREAD ? B : tiles(B);
     }
 
+    /** The gradient kernel; null for {@link #rulesOnly}. */
     public Rollout rollout() {
         return rollout;
     }
@@ -147,18 +189,18 @@ public final class StepKernels {
         for (int r = 0; r < rules.length; r++) {
             RuleConfig c = rules[r];
             int o = r * CFG_N;
-            t[o] = c.method().ordinal();
-            t[o + 1] = c.perturbAll() ? 0 : nTheta;
-            t[o + 2] = c.thetaGradClean() ? nTheta : 0;
-            t[o + 3] = c.rho();
-            t[o + 4] = c.sigma();
-            t[o + 5] = c.lambda();
-            t[o + 6] = c.eta();
-            t[o + 7] = c.l2();
-            t[o + 8] = c.clip();
-            t[o + 9] = c.lrTheta();
-            t[o + 10] = c.lrNn();
-            t[o + 11] = c.weightDecay();
+            t[o + KernelConstants.ruleField("METHOD")] = KernelConstants.method(c.method());
+            t[o + KernelConstants.ruleField("PERTURB_OFF")] = c.perturbAll() ? 0 : nTheta;
+            t[o + KernelConstants.ruleField("GRAD_FROM")] = c.thetaGradClean() ? nTheta : 0;
+            t[o + KernelConstants.ruleField("RHO")] = c.rho();
+            t[o + KernelConstants.ruleField("SIGMA")] = c.sigma();
+            t[o + KernelConstants.ruleField("LAMBDA")] = c.lambda();
+            t[o + KernelConstants.ruleField("ETA")] = c.eta();
+            t[o + KernelConstants.ruleField("L2")] = c.l2();
+            t[o + KernelConstants.ruleField("CLIP")] = c.clip();
+            t[o + KernelConstants.ruleField("LR_THETA")] = c.lrTheta();
+            t[o + KernelConstants.ruleField("LR_NN")] = c.lrNn();
+            t[o + KernelConstants.ruleField("DECAY")] = c.weightDecay();
         }
         return t;
     }
@@ -181,6 +223,7 @@ public final class StepKernels {
      */
     public void gradient(DeviceBuffer params, DeviceBuffer obs, int frames, DeviceBuffer batch, int B,
                          DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq, DeviceBuffer grad) {
+        if (rollout == null) throw new IllegalStateException("these step kernels have no rollout (rule kernels only)");
         if (rollout == Rollout.FUSED) {
             int tiles = tiles(B);
             dev.launch("hs_rollout_fused", tiles, K, 1, fusedBlock(model), 1, 1, 0, KernelArgs.of()
@@ -199,6 +242,7 @@ public final class StepKernels {
 
     /** loss[r] = weight · Σ of the squared errors that {@link #gradient} left in sq for batch size B. */
     public void rolloutLoss(DeviceBuffer sq, int B, int frames, DeviceBuffer loss) {
+        if (rollout == null) throw new IllegalStateException("these step kernels have no rollout (rule kernels only)");
         loss(sq, lossRows(rollout, B), lossWeight(model, B, frames), loss);
     }
 
