@@ -18,7 +18,10 @@ done
 # Maven's output goes to stderr, so that standard output is the table alone
 mvn -q -B compile >&2
 mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
-# intra-op threads through DJL's property; OpenMP's own variable too, so libgomp agrees with it
+# intra-op threads through DJL's property; OpenMP's own variable too, so libgomp agrees with it.
+# On a machine shared with other work, run with OMP_WAIT_POLICY=passive in the environment: with
+# OpenMP's default spin-waiting, 2 threads on a loaded 2-core box ran 5 to 30 times slower
+# (benchmarks/RESULTS.md, 2026-12-01).
 export OMP_NUM_THREADS="$threads"
 exec java -Dai.djl.offline=true \
   -DENGINE_CACHE_DIR="$here/target/djl-cache" -DDJL_CACHE_DIR="$here/target/djl-cache" \
