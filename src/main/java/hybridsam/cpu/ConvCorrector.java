@@ -30,6 +30,8 @@ final class ConvCorrector implements CpuCorrector {
     private final int[] hiddenStart;
 
     ConvCorrector(ConvShape net, int C) {
+        // one vector of samples per cell: the loops walk cells vector by vector
+        if (C != L) throw new IllegalArgumentException("a convolutional chunk is one vector of " + L + " samples, not " + C);
         this.net = net;
         this.act = net.activation();
         this.C = C;
@@ -195,32 +197,54 @@ final class ConvCorrector implements CpuCorrector {
         }
     }
 
-    /** gW[o][i][tap] += Σ_cells g[o] · padded[i] shifted by the tap; gb[o] += Σ_cells g[o]; per lane. */
+    /**
+     * gW[o][i][tap] += Σ_cells g[o] · padded[i] shifted by the tap; gb[o] += Σ_cells g[o]; per
+     * lane. Two output channels and one row of taps at a time, walking a grid row: each step loads
+     * one new input column (the other two move over from the previous cell) and one gradient
+     * vector per channel for six multiply-adds. The accumulators live across that one loop only
+     * (carried across two nested loops, the JIT kept them boxed: 2 GFLOP/s).
+     */
     private void accumulateWeights(float[] g, int nIn, int nOut, int wLanes, int bLanes) {
         for (int o = 0; o < nOut; o++) {
             int go = o * cells * C;
             FloatVector bs = FloatVector.fromArray(S, gLanes, bLanes + o * L);
             for (int k = 0; k < cells * C; k += L) bs = bs.add(FloatVector.fromArray(S, g, go + k));
             bs.intoArray(gLanes, bLanes + o * L);
+        }
+        for (int o = 0; o < nOut; o += 2) {
+            boolean pair = o + 1 < nOut;  // an odd last channel runs with itself and keeps one half
+            int go = o * cells * C, go1 = (pair ? o + 1 : o) * cells * C;
             for (int i = 0; i < nIn; i++) {
-                // one row of taps and one grid row at a time: three accumulators share each loaded
-                // gradient vector, and live across one loop only (carried across two nested loops,
-                // the JIT kept them boxed: measured 2 GFLOP/s against 20)
                 for (int ky = 0; ky < 3; ky++) {
                     int a = wLanes + ((o * nIn + i) * TAPS + ky * 3) * L;
+                    int a1 = pair ? a + nIn * TAPS * L : a;
                     for (int y = 0; y < H; y++) {
-                        int r = ((i * (H + 2) + y + ky) * PW) * C, gr = go + y * W * C;
+                        int r = ((i * (H + 2) + y + ky) * PW) * C, gr = go + y * W * C, gr1 = go1 + y * W * C;
                         FloatVector t0 = FloatVector.fromArray(S, gLanes, a), t1 = FloatVector.fromArray(S, gLanes, a + L),
                                 t2 = FloatVector.fromArray(S, gLanes, a + 2 * L);
-                        for (int q = 0; q < W * C; q += L) {
-                            FloatVector gv = FloatVector.fromArray(S, g, gr + q);
-                            t0 = gv.fma(FloatVector.fromArray(S, padded, r + q), t0);
-                            t1 = gv.fma(FloatVector.fromArray(S, padded, r + q + C), t1);
-                            t2 = gv.fma(FloatVector.fromArray(S, padded, r + q + 2 * C), t2);
+                        FloatVector s0 = FloatVector.fromArray(S, gLanes, a1), s1 = FloatVector.fromArray(S, gLanes, a1 + L),
+                                s2 = FloatVector.fromArray(S, gLanes, a1 + 2 * L);
+                        FloatVector v0 = FloatVector.fromArray(S, padded, r), v1 = FloatVector.fromArray(S, padded, r + C);
+                        for (int x = 0; x < W; x++) {
+                            FloatVector v2 = FloatVector.fromArray(S, padded, r + (x + 2) * C);
+                            FloatVector g0 = FloatVector.fromArray(S, g, gr + x * C), g1 = FloatVector.fromArray(S, g, gr1 + x * C);
+                            t0 = g0.fma(v0, t0);
+                            t1 = g0.fma(v1, t1);
+                            t2 = g0.fma(v2, t2);
+                            s0 = g1.fma(v0, s0);
+                            s1 = g1.fma(v1, s1);
+                            s2 = g1.fma(v2, s2);
+                            v0 = v1;
+                            v1 = v2;
                         }
                         t0.intoArray(gLanes, a);
                         t1.intoArray(gLanes, a + L);
                         t2.intoArray(gLanes, a + 2 * L);
+                        if (pair) {
+                            s0.intoArray(gLanes, a1);
+                            s1.intoArray(gLanes, a1 + L);
+                            s2.intoArray(gLanes, a1 + 2 * L);
+                        }
                     }
                 }
             }
