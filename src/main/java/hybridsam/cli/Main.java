@@ -534,7 +534,7 @@ public final class Main {
         Map<String, Object> fin = (Map<String, Object>) res.get("final");
         double[] theta = (double[]) fin.get("theta");
         StringBuilder t = new StringBuilder();
-        for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ", ").append(names.get(i)).append(" = ").append(String.format(Locale.ROOT, "%.4f", theta[i]));
+        for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ", ").append(names.get(i)).append(" = ").append(ProgressLine.theta(theta[i]));
         out.printf(Locale.ROOT, "best epoch %s: %s%n", res.get("best_epoch"), t);
         if (fin.containsKey("theta_error")) out.printf(Locale.ROOT, "theta error     %.4f%n", (double) fin.get("theta_error"));
         if (fin.containsKey("theta_mn_error")) out.printf(Locale.ROOT, "theta_mn error  %.4f%n", (double) fin.get("theta_mn_error"));

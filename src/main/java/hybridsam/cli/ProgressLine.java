@@ -44,7 +44,7 @@ final class ProgressLine implements Progress {
     public void epoch(int epoch, int epochs, double trainLoss, double validMse, double[] theta, double thetaError) {
         StringBuilder t = new StringBuilder();
         for (int i = 0; i < theta.length; i++) {
-            t.append(i == 0 ? "" : " ").append(thetaNames.get(i)).append('=').append(String.format(Locale.ROOT, "%.4f", theta[i]));
+            t.append(i == 0 ? "" : " ").append(thetaNames.get(i)).append('=').append(theta(theta[i]));
         }
         lastTheta = t.toString();
         if (quiet || (epoch % logEvery != 0 && epoch != epochs && epoch != 1)) return;
@@ -59,5 +59,10 @@ final class ProgressLine implements Progress {
             err.print("\r" + " ".repeat(100) + "\r");
             drawn = false;
         }
+    }
+
+    /** A θ value for the terminal: four decimals, or four significant digits below 0.01 (reaction-diffusion's a, b). */
+    static String theta(double v) {
+        return String.format(Locale.ROOT, Math.abs(v) >= 0.01 || v == 0 ? "%.4f" : "%.4g", v);
     }
 }

@@ -210,7 +210,7 @@ final class ReplicaSummary {
         for (Map<String, Object> e : each) {
             double[] theta = (double[]) e.get("theta");
             StringBuilder t = new StringBuilder();
-            for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.4f", theta[i]));
+            for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ",").append(ProgressLine.theta(theta[i]));
             out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11.4e %11.4e %8.4f", e.get("replica"), e.get("seed"), t,
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) e.get("theta_error")) : "",
                     (double) e.get("mse"), (double) e.get("mse_science_only"), (double) e.get("network_share")));
