@@ -1,5 +1,7 @@
 package hybridsam.cuda;
 
+import hybridsam.cuda.KernelChecks.Compare;
+
 import hybridsam.cuda.DenseOps.Strided;
 import hybridsam.cuda.KernelChecks.Check;
 import hybridsam.model.Activation;
@@ -57,31 +59,6 @@ public final class ConvChecks {
     }
 
     public static final ConvFactory KERNELS = KernelConvOps::new;
-
-    private static final class Compare {
-        double worst;
-        int n;
-        final double rtol, atol;
-
-        Compare(double rtol, double atol) {
-            this.rtol = rtol;
-            this.atol = atol;
-        }
-
-        Compare add(float[] dev, double[] ref) {
-            if (dev.length != ref.length) throw new IllegalStateException("compared arrays differ in length");
-            for (int i = 0; i < ref.length; i++) {
-                double e = Math.abs(dev[i] - ref[i]) / (atol + rtol * Math.abs(ref[i]));
-                if (!(e <= worst)) worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(worst, e);
-                n++;
-            }
-            return this;
-        }
-
-        Check as(String name) {
-            return new Check(name, worst, n);
-        }
-    }
 
     static double[] toDouble(float[] x) {
         double[] d = new double[x.length];

@@ -42,7 +42,8 @@ public final class KernelChecks {
         }
     }
 
-    private static final class Compare {
+    /** The worst error of device values against references, in units of atol + rtol·|ref| (ConvChecks uses it too). */
+    static final class Compare {
         double worst;
         int n;
         final double rtol, atol;
@@ -53,6 +54,12 @@ public final class KernelChecks {
         }
 
         Compare add(float[] dev, float[] ref) {
+            for (int i = 0; i < ref.length; i++) one(dev[i], ref[i]);
+            return this;
+        }
+
+        Compare add(float[] dev, double[] ref) {
+            if (dev.length != ref.length) throw new IllegalStateException("compared arrays differ in length");
             for (int i = 0; i < ref.length; i++) one(dev[i], ref[i]);
             return this;
         }
