@@ -176,8 +176,9 @@ final class RunSetup {
             try {
                 rules[r] = new RuleConfig(method,
                         number(o, lists, "--rho", r, method.perturbs() ? d.rho(method) : 0.0),
-                        number(o, lists, "--sigma", r, 1.0), number(o, lists, "--lambda", r, 0.9),
-                        number(o, lists, "--eta", r, 0.01),
+                        number(o, lists, "--sigma", r, RuleConfig.DEFAULT_SIGMA),
+                        number(o, lists, "--lambda", r, RuleConfig.DEFAULT_LAMBDA),
+                        number(o, lists, "--eta", r, RuleConfig.DEFAULT_ETA),
                         number(o, lists, "--l2", r, d.l2()),
                         o.choice("--perturb", "neural", "neural", "all").equals("all"),
                         o.choice("--theta-grad", "perturbed", "perturbed", "clean").equals("clean"),
@@ -350,18 +351,9 @@ final class RunSetup {
             frameDt = Json.number(m, "frame_dt", where);
         }
         Tasks.stepsPerFrame(frameDt, rk4Step, where + " (frame_dt)");
-        int nTheta = task.science().theta().size();
+        // the task, and one value per θ in theta_star and theta_mn, were checked by Tasks.checkData above
         double[] star = m.containsKey("theta_star") ? Json.doubles(m, "theta_star", where) : null;
         double[] mn = m.containsKey("theta_mn") ? Json.doubles(m, "theta_mn", where) : null;
-        if (star != null && star.length != nTheta) {
-            throw new DataException(where + ": theta_star has " + star.length + " values, task " + task.name() + " has " + nTheta);
-        }
-        if (mn != null && mn.length != nTheta) {
-            throw new DataException(where + ": theta_mn has " + mn.length + " values, task " + task.name() + " has " + nTheta);
-        }
-        if (m.containsKey("task") && !task.name().equals(m.get("task"))) {
-            throw new DataException(where + ": data are for task '" + m.get("task") + "', not '" + task.name() + "'");
-        }
         Data data = new Data(dir, m, train, valid, test, frameDt, star, mn, fingerprint, frame, science);
         if (recordedShapes != null) {
             Map<String, Object> now = shapes(data);
