@@ -118,7 +118,8 @@ public final class HybridTraining {
                 throw new ConfigException("sequences hold states of " + s.dim() + " values, the model's state has " + model.stateDim());
             }
         }
-        RuleConfig rule = new RuleConfig(method, method.perturbs() ? rho : 0, 1.0, 0.9, 0.01, l2, false, false,
+        RuleConfig rule = new RuleConfig(method, method.perturbs() ? rho : 0, RuleConfig.DEFAULT_SIGMA,
+                RuleConfig.DEFAULT_LAMBDA, RuleConfig.DEFAULT_ETA, l2, false, false,
                 lrTheta, lrNn, clip, 0.0);
         float[] start = new float[model.parameterCount()];
         if (thetaInit != null) {

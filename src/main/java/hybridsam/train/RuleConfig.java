@@ -25,6 +25,8 @@ public record RuleConfig(Method method, double rho, double sigma, double lambda,
 
     public static final double GUARD = 1e-12;
     public static final double BETA1 = 0.9, BETA2 = 0.999, ADAM_EPS = 1e-8;
+    /** Defaults of fsam's σ and λ and asam's η (method.md §2), for the command line and the library alike. */
+    public static final double DEFAULT_SIGMA = 1.0, DEFAULT_LAMBDA = 0.9, DEFAULT_ETA = 0.01;
 
     public RuleConfig {
         nonNegative("--rho", rho);
