@@ -397,7 +397,7 @@ public final class Main {
                 }
                 boolean quiet = o.flag("--quiet");
                 int logEvery = o.intValue("--log-every", 10);
-                ProgressLine progress = new ProgressLine(err, System.console() != null && !quiet, quiet, logEvery, setup.task.science().theta().names());
+                ProgressLine progress = new ProgressLine(err, System.console() != null && !quiet, quiet, logEvery, setup.task.theta().names());
                 err.println("hybridsam: training " + setup.task.name() + " with " + setup.methodLabel()
                         + (K == 1 ? "" : ", " + K + " replicas (seeds " + ReplicaSummary.seedRange(setup.seeds) + ")")
                         + " on " + engine.describe() + ", " + setup.epochs + " epochs, batch " + setup.batch
@@ -438,7 +438,7 @@ public final class Main {
                 if (K > 1) res.put("replica_steps_per_second", K * trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
                 res.put("gradient_evaluations", trainer.steps() * gradsPerStep);
                 writeJson(dir, "results.json", res);
-                if (K == 1) printSummary(res, setup.task.science().theta().names());
+                if (K == 1) printSummary(res, setup.task.theta().names());
                 else ReplicaSummary.printTable(out, res, setup);
                 return OK;
             }

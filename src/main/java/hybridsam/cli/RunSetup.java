@@ -558,7 +558,7 @@ final class RunSetup {
         mod.put("integrator", "rk4");
         mod.put("rk4_step", rk4Step);
         mod.put("steps_per_frame", model.stepsPerFrame());
-        mod.put("theta_names", task.science().theta().names());
+        mod.put("theta_names", task.theta().names());
         mod.put("theta_init", thetaInit == null ? "middle of the box" : thetaInit);
         m.put("model", mod);
         if (data.thetaStar() != null) m.put("theta_star", data.thetaStar());
@@ -664,7 +664,7 @@ final class RunSetup {
         if (trainShape.size() < 3) throw wrongType(f, "data.shapes.train_obs", "the shape of an observation array", trainShape);
         int[] frame = trainShape.subList(2, trainShape.size()).stream().mapToInt(x -> (int) (long) (Long) x).toArray();
         Corrector corrector = corrector(task.science(frame, f + " (field \"data.shapes.train_obs\")"));
-        int nTheta = task.science().theta().size();
+        int nTheta = task.theta().size();
         int P = nTheta + corrector.parameterCount();
         if (!recordedCorrector.equals(corrector.describe()) || recordedParams != P) {
             throw new DataException(f + ": the network was " + recordedCorrector + " (" + recordedParams + " parameters, fields"

@@ -10,8 +10,9 @@ import hybridsam.model.MlpShape;
  * a tape slot of {@link #tapeFloats()} floats; parameter gradients add up in per-lane
  * accumulators that {@link #reduce} sums once per chunk in a fixed order.
  */
-interface CpuCorrector {
+public interface CpuCorrector {
 
+    /** The loops for a network of this shape over chunks of C samples (C a multiple of the vector length; a conv net: exactly it). */
     static CpuCorrector of(Corrector shape, int C) {
         // Corrector is sealed: these are all the shapes there are
         if (shape instanceof MlpShape m) return new MlpCorrector(m, C);

@@ -2,6 +2,7 @@ package hybridsam.cpu;
 
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
+import hybridsam.model.Split;
 import hybridsam.model.ThetaSpec;
 import hybridsam.train.TrainingEngine;
 
@@ -20,7 +21,7 @@ import java.util.concurrent.Future;
  * vector length, never on the thread count; each chunk's partial sums land in their own slot and
  * are added in chunk order. So the numbers are bit for bit the same with 1 thread or 64.
  */
-public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoCloseable {
+public final class CpuOdeBackend implements CpuBackend {
     /** Samples per chunk at most: 64 keeps a chunk's activations for a 98-step rollout near 13 MB. */
     public static final int MAX_CHUNK = 64;
 
@@ -53,10 +54,12 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
         });
     }
 
+    @Override
     public OdeHybrid model() {
         return model;
     }
 
+    @Override
     public int threads() {
         return threads;
     }
@@ -109,8 +112,9 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
      * (u, φ). P is the model's parameter count.
      */
     @Override
-    public void lossAndGradient(int K, float[] params, Sequences data, int[] batch, int B,
+    public void lossAndGradient(int K, float[] params, Split split, int[] batch, int B,
                                 float[] grads, double[] losses) {
+        Sequences data = (Sequences) split;
         int P = model.parameterCount();
         int nTheta = model.thetaCount();
         int chunk = chunkFor(model, B);
@@ -174,13 +178,17 @@ public final class CpuOdeBackend implements hybridsam.train.Gradients, AutoClose
     }
 
     /** Mean squared error over all sequences of data with the parameters at params[pOff ..]. */
-    public double meanSquaredError(float[] params, int pOff, Sequences data, boolean useNet) {
+    @Override
+    public double meanSquaredError(float[] params, int pOff, Split split, boolean useNet) {
+        Sequences data = (Sequences) split;
         double sq = sumOverSplit(data, (w, idx, o, n) -> w.forward(params, pOff, data, idx, o, n, false, useNet));
         return sq / ((double) data.count() * (data.frames() - 1) * data.dim());
     }
 
     /** The test metrics of method.md §3 on a whole split. */
-    public TrainingEngine.Metrics evaluate(float[] params, int pOff, Sequences data) {
+    @Override
+    public TrainingEngine.Metrics evaluate(float[] params, int pOff, Split split) {
+        Sequences data = (Sequences) split;
         double share = sumOverSplit(data, (w, idx, o, n) -> w.networkShareSum(params, pOff, data, idx, o, n))
                 / ((double) data.count() * data.frames());
         return new TrainingEngine.Metrics(meanSquaredError(params, pOff, data, true),

@@ -7,15 +7,15 @@ import hybridsam.train.OptimizerState;
 import hybridsam.train.RuleConfig;
 import hybridsam.train.Gradients;
 import hybridsam.train.TrainingEngine;
-import hybridsam.model.OdeHybrid;
-import hybridsam.model.Sequences;
+import hybridsam.model.Hybrid;
+import hybridsam.model.Split;
 
 /** The rules of method.md §2 on the CPU backend: the reference for every other engine. */
 public final class CpuTrainingEngine implements TrainingEngine {
-    private final CpuOdeBackend backend;
+    private final CpuBackend backend;
     private final Gradients gradients;
-    private final OdeHybrid model;
-    private final Sequences train;
+    private final Hybrid model;
+    private final Split train;
     private final RuleConfig[] rules;
     private final int K, P;
     private OptimizerState state;
@@ -24,12 +24,12 @@ public final class CpuTrainingEngine implements TrainingEngine {
     private final LossTally.Accumulator tally;
 
     /** One rule configuration per replica (replicas may differ in their hyperparameters). */
-    public CpuTrainingEngine(CpuOdeBackend backend, Sequences train, RuleConfig[] rules, float[] initialParams) {
+    public CpuTrainingEngine(CpuBackend backend, Split train, RuleConfig[] rules, float[] initialParams) {
         this(backend, backend, train, rules, initialParams);
     }
 
     /** With the gradients taken from elsewhere (tests watch the points a rule evaluates at). */
-    CpuTrainingEngine(CpuOdeBackend backend, Gradients gradients, Sequences train, RuleConfig[] rules, float[] initialParams) {
+    CpuTrainingEngine(CpuBackend backend, Gradients gradients, Split train, RuleConfig[] rules, float[] initialParams) {
         this.backend = backend;
         this.gradients = gradients;
         this.model = backend.model();
@@ -129,12 +129,12 @@ public final class CpuTrainingEngine implements TrainingEngine {
     }
 
     @Override
-    public Metrics evaluate(float[] params, int replica, Sequences split) {
+    public Metrics evaluate(float[] params, int replica, Split split) {
         return backend.evaluate(params, replica * P, split);
     }
 
     @Override
-    public double mse(float[] params, int replica, Sequences split) {
+    public double mse(float[] params, int replica, Split split) {
         return backend.meanSquaredError(params, replica * P, split, true);
     }
 

@@ -478,12 +478,12 @@ public final class CudaTrainingEngine implements TrainingEngine {
     }
 
     @Override
-    public Metrics evaluate(float[] p, int replica, Sequences split) {
+    public Metrics evaluate(float[] p, int replica, hybridsam.model.Split split) {
         return evaluator.evaluate(p, replica * P, split);
     }
 
     @Override
-    public double mse(float[] p, int replica, Sequences split) {
+    public double mse(float[] p, int replica, hybridsam.model.Split split) {
         return evaluator.meanSquaredError(p, replica * P, split, true);
     }
 

@@ -2,6 +2,10 @@ package hybridsam.model;
 
 import hybridsam.io.ConfigException;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
 /**
  * An ODE-additive hybrid dz/dt = f_sci(z; θ) + f_nn(z; φ), integrated with classic RK4 at step
  * h from the first observed frame; frames are stepsPerFrame RK4 steps apart.
@@ -9,7 +13,7 @@ import hybridsam.io.ConfigException;
  * <p>Parameters of one replica form one flat vector: u (the unconstrained θ, {@link ThetaSpec})
  * first, then the corrector's weights ({@link MlpShape} or {@link ConvShape}). K replicas lie back to back.
  */
-public record OdeHybrid(ScientificModel science, Corrector corrector, double h, int stepsPerFrame) {
+public record OdeHybrid(ScientificModel science, Corrector corrector, double h, int stepsPerFrame) implements Hybrid {
 
     /**
      * Most RK4 steps between two frames. The rollout keeps every stage of every step for the exact
@@ -42,20 +46,31 @@ public record OdeHybrid(ScientificModel science, Corrector corrector, double h, 
         return science.stateDim();
     }
 
-    public int thetaCount() {
-        return science.theta().size();
+    @Override
+    public ThetaSpec thetaSpec() {
+        return science.theta();
     }
 
-    /** Offset of φ within one replica's parameter vector. */
-    public int nnOffset() {
-        return thetaCount();
-    }
-
+    @Override
     public int parameterCount() {
         return thetaCount() + corrector.parameterCount();
     }
 
-    public double[] physicalTheta(float[] params, int replicaOffset) {
-        return science.theta().physical(params, replicaOffset);
+    @Override
+    public void initializeNetworks(float[] params, int off, SplittableRandom rng) {
+        corrector.initialize(params, off + nnOffset(), rng);
+    }
+
+    @Override
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("form", "ode-additive");
+        m.put("corrector", corrector.describe());
+        m.put("corrector_parameters", corrector.parameterCount());
+        m.put("parameters", parameterCount());
+        m.put("integrator", "rk4");
+        m.put("rk4_step", h);
+        m.put("steps_per_frame", stepsPerFrame);
+        return m;
     }
 }

@@ -1,7 +1,7 @@
 package hybridsam.model;
 
 /** Observed trajectories, sample-major: obs[(n * frames + t) * dim + d]. */
-public record Sequences(float[] obs, int count, int frames, int dim) {
+public record Sequences(float[] obs, int count, int frames, int dim) implements Split {
 
     public Sequences {
         if ((long) count * frames * dim != obs.length) {

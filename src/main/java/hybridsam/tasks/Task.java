@@ -6,6 +6,7 @@ import hybridsam.model.Activation;
 import hybridsam.model.Corrector;
 import hybridsam.model.MlpShape;
 import hybridsam.model.ScientificModel;
+import hybridsam.model.ThetaSpec;
 
 import java.util.Arrays;
 
@@ -46,7 +47,20 @@ public interface Task {
         return new MlpShape(w, activation);
     }
 
-    /** True θ of the synthetic task, in the order of science().theta(). */
+    /** θ's names, bounds and transforms (the same for every data size). */
+    default ThetaSpec theta() {
+        return science().theta();
+    }
+
+    /**
+     * Whether θ is identifiable only up to scale (a sensor matrix): runs then report the cosine
+     * similarity of θ̂ and θ* ("theta_cosine") beside the relative error.
+     */
+    default boolean thetaUpToScale() {
+        return false;
+    }
+
+    /** True θ of the synthetic task, in the order of theta(). */
     double[] thetaStar();
 
     TaskDefaults defaults();

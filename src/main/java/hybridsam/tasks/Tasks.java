@@ -161,7 +161,7 @@ public final class Tasks {
      */
     public static void checkData(Task task, Map<String, Object> manifest, String where) {
         Object recorded = manifest.get("task");
-        List<String> names = task.science().theta().names();
+        List<String> names = task.theta().names();
         if (recorded != null) {
             if (!(recorded instanceof String other)) {
                 throw new DataException(where + ": field \"task\" should be a task name (a string), is " + recorded);

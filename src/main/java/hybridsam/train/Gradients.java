@@ -1,6 +1,6 @@
 package hybridsam.train;
 
-import hybridsam.model.Sequences;
+import hybridsam.model.Split;
 
 /** Loss and gradient of K replicas on their minibatches: what a rule needs from a backend. */
 @FunctionalInterface
@@ -9,5 +9,5 @@ public interface Gradients {
      * losses[r] = mean loss of replica r on batch[r*B .. r*B+B) at params[r*P ..]; grads[r*P ..]
      * = its gradient with respect to (u, φ).
      */
-    void lossAndGradient(int K, float[] params, Sequences data, int[] batch, int B, float[] grads, double[] losses);
+    void lossAndGradient(int K, float[] params, Split data, int[] batch, int B, float[] grads, double[] losses);
 }

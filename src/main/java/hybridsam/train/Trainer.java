@@ -1,7 +1,7 @@
 package hybridsam.train;
 
 import hybridsam.io.ConfigException;
-import hybridsam.model.Sequences;
+import hybridsam.model.Split;
 import hybridsam.model.ThetaSpec;
 
 import java.io.IOException;
@@ -22,7 +22,7 @@ import java.util.SplittableRandom;
 public final class Trainer {
 
     /** The data and settings of a run that the trainer needs. */
-    public record Plan(Sequences train, Sequences valid, Sequences test, ThetaSpec thetaSpec,
+    public record Plan(Split train, Split valid, Split test, ThetaSpec thetaSpec,
                        double[] thetaStar, double[] thetaMn, int epochs, int batchSize, int patience, long[] seeds) {
         public Plan {
             if (epochs < 1) throw new ConfigException("--epochs must be at least 1 (got " + epochs + ")");

@@ -1,6 +1,6 @@
 package hybridsam.train;
 
-import hybridsam.model.Sequences;
+import hybridsam.model.Split;
 
 /**
  * What the trainer needs from a backend: one training step of the configured rule for K
@@ -38,10 +38,10 @@ public interface TrainingEngine extends AutoCloseable {
     void load(OptimizerState state);
 
     /** Test metrics of method.md §3 for one replica's parameters. */
-    Metrics evaluate(float[] params, int replica, Sequences split);
+    Metrics evaluate(float[] params, int replica, Split split);
 
     /** Mean squared prediction error of one replica's parameters on a split. */
-    double mse(float[] params, int replica, Sequences split);
+    double mse(float[] params, int replica, Split split);
 
     @Override
     void close();

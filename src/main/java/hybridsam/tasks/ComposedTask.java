@@ -1,0 +1,60 @@
+package hybridsam.tasks;
+
+import hybridsam.cpu.CpuBackend;
+import hybridsam.io.ConfigException;
+import hybridsam.io.Dataset;
+import hybridsam.model.Activation;
+import hybridsam.model.Hybrid;
+import hybridsam.model.ScientificModel;
+import hybridsam.model.Split;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A task whose data are more than the observed state (exogenous inputs, time stamps, images) and
+ * whose hybrid is more than an ODE with a corrector: it reads its own arrays, builds its own
+ * model and brings its own CPU backend. The trainer, the rules, checkpoints and the command line
+ * treat it like any other task.
+ */
+public interface ComposedTask extends Task {
+
+    /** The three splits of a data set and the shapes config.json records (array name to shape). */
+    record Splits(Split train, Split valid, Split test, Map<String, List<Long>> shapes) {
+    }
+
+    /**
+     * The splits of a loaded data set in this task's layout, every array's presence, shape and
+     * values checked; a problem is a {@link hybridsam.io.DataException} naming the file (dir/NAME.npy).
+     */
+    Splits splits(Dataset data, Path dir);
+
+    /** The hybrid for these data, its networks sized by --hidden and --activation. */
+    Hybrid model(Splits data, int[] hidden, Activation activation);
+
+    /** The CPU backend of a model this task built. */
+    CpuBackend cpu(Hybrid model, int threads);
+
+    /**
+     * Whether dir holds data in the layout its publishers use (the Causal Chambers' CSV files),
+     * for `--data-format auto`.
+     */
+    default boolean isPublishedLayout(Path dir) {
+        return false;
+    }
+
+    /**
+     * Reads data in the publishers' layout into this task's arrays, split into train / valid /
+     * test by sequence (or sample) with the given seed. The manifest lists under "source_files"
+     * every file read (relative to dir), so a resume can check that none changed.
+     */
+    default Dataset readPublished(Path dir, long splitSeed) {
+        throw new ConfigException("--data-format causal-chambers: " + name() + " has no published data format");
+    }
+
+    @Override
+    default ScientificModel science() {
+        throw new IllegalStateException(name() + " has no state-observing scientific model; use theta() and model()");
+    }
+}
