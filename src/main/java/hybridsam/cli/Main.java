@@ -1,13 +1,13 @@
 package hybridsam.cli;
 
-import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.cpu.CpuBackend;
 import hybridsam.io.AtomicFiles;
 import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
 import hybridsam.io.DatasetStore;
 import hybridsam.io.Json;
 import hybridsam.io.RunLock;
-import hybridsam.model.OdeHybrid;
+import hybridsam.model.Hybrid;
 import hybridsam.tasks.Task;
 import hybridsam.tasks.Tasks;
 import hybridsam.train.Checkpoint;
@@ -370,9 +370,10 @@ public final class Main {
         if (resume != null) setup.resuming(dir); // config.json's record against the run's task, shapes and data
         checkWritable(dir);
         RunSetup.Data data = setup.loadData();
-        OdeHybrid model = setup.model(data);
-        Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.science().theta(),
-                data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, setup.seeds.clone());
+        Hybrid model = setup.model(data);
+        Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.thetaSpec(),
+                data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, setup.seeds.clone(),
+                setup.task.thetaUpToScale());
         boolean dirExisted = Files.exists(dir);
         try (RunLock lock = lock(dir)) {
             // again, now that no other run can change the folder
@@ -536,6 +537,9 @@ public final class Main {
         StringBuilder t = new StringBuilder();
         for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ", ").append(names.get(i)).append(" = ").append(ProgressLine.theta(theta[i]));
         out.printf(Locale.ROOT, "best epoch %s: %s%n", res.get("best_epoch"), t);
+        if (fin.containsKey("theta_cosine")) {
+            out.printf(Locale.ROOT, "theta cosine    %.4f (cos(theta, theta*): theta is identifiable up to scale)%n", (double) fin.get("theta_cosine"));
+        }
         if (fin.containsKey("theta_error")) out.printf(Locale.ROOT, "theta error     %.4f%n", (double) fin.get("theta_error"));
         if (fin.containsKey("theta_mn_error")) out.printf(Locale.ROOT, "theta_mn error  %.4f%n", (double) fin.get("theta_mn_error"));
         out.printf(Locale.ROOT, "test MSE        %.4e (science alone %.4e)%n", (double) fin.get("test_mse"), (double) fin.get("test_mse_science_only"));
@@ -642,7 +646,7 @@ public final class Main {
             only = (int) r;
         }
         RunSetup.Data data = setup.loadData();
-        OdeHybrid model = setup.model(data);
+        Hybrid model = setup.model(data);
         Checkpoint c = Checkpoint.read(run);
         float[] best = c.bestParams();
         int P = model.parameterCount();
@@ -652,7 +656,7 @@ public final class Main {
         }
         // evaluation is forward passes over the host's copy of the parameters: the CPU backend,
         // never a training engine (which would take a GPU and the rules' state for nothing)
-        try (CpuOdeBackend evaluator = new CpuOdeBackend(model, setup.threads)) {
+        try (CpuBackend evaluator = setup.cpuBackend(model)) {
             var seqs = switch (split) {
                 case "train" -> data.train();
                 case "valid" -> data.valid();
@@ -670,6 +674,9 @@ public final class Main {
                 }
                 e.put("theta", theta);
                 if (data.thetaStar() != null) e.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
+                if (data.thetaStar() != null && setup.task.thetaUpToScale()) {
+                    e.put("theta_cosine", Trainer.thetaCosine(theta, data.thetaStar()));
+                }
                 e.put("mse", m.mse());
                 e.put("mse_science_only", m.scienceOnlyMse());
                 e.put("network_share", m.networkShare());

@@ -41,7 +41,8 @@ final class ProgressLine implements Progress {
     }
 
     @Override
-    public void epoch(int epoch, int epochs, double trainLoss, double validMse, double[] theta, double thetaError) {
+    public void epoch(int epoch, int epochs, double trainLoss, double validMse, double[] theta, double thetaError,
+                      double thetaCosine) {
         StringBuilder t = new StringBuilder();
         for (int i = 0; i < theta.length; i++) {
             t.append(i == 0 ? "" : " ").append(thetaNames.get(i)).append('=').append(theta(theta[i]));
@@ -50,7 +51,8 @@ final class ProgressLine implements Progress {
         if (quiet || (epoch % logEvery != 0 && epoch != epochs && epoch != 1)) return;
         finishLine();
         err.printf(Locale.ROOT, "epoch %4d/%d  train %.4e  valid %.4e  %s%s  %.0fs%n", epoch, epochs, trainLoss, validMse, t,
-                Double.isNaN(thetaError) ? "" : String.format(Locale.ROOT, "  theta error %.4f", thetaError),
+                !Double.isNaN(thetaCosine) ? String.format(Locale.ROOT, "  theta cosine %.4f", thetaCosine)
+                        : Double.isNaN(thetaError) ? "" : String.format(Locale.ROOT, "  theta error %.4f", thetaError),
                 (System.nanoTime() - start) / 1e9);
     }
 

@@ -18,8 +18,8 @@ final class ReplicaSummary {
     }
 
     /** The final metrics the summary describes, in the order it shows them. */
-    private static final List<String> TRAIN_METRICS = List.of("theta_error", "theta_mn_error", "test_mse");
-    private static final List<String> EVAL_METRICS = List.of("theta_error", "mse");
+    private static final List<String> TRAIN_METRICS = List.of("theta_error", "theta_cosine", "theta_mn_error", "test_mse");
+    private static final List<String> EVAL_METRICS = List.of("theta_error", "theta_cosine", "mse");
 
     /** "4..6" for consecutive seeds, else the seeds joined by commas (shortened when many). */
     static String seedRange(long[] seeds) {
@@ -164,17 +164,20 @@ final class ReplicaSummary {
         List<Map<String, Object>> reps = (List<Map<String, Object>>) res.get("replicas");
         List<String> keys = setup.varied.stream().map(RunSetup::hyperparameterKey).toList();
         boolean hasError = finalOf(reps.get(0)).containsKey("theta_error");
+        boolean hasCosine = finalOf(reps.get(0)).containsKey("theta_cosine");
         StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%7s %6s", "replica", "seed"));
         for (String k : keys) h.append(String.format(Locale.ROOT, " %10s", k));
-        h.append(String.format(Locale.ROOT, " %5s %12s %11s %8s", "best", hasError ? "theta_error" : "", "test_mse", "physics"));
+        h.append(String.format(Locale.ROOT, " %5s %12s%s %11s %8s", "best", hasError ? "theta_error" : "",
+                hasCosine ? String.format(Locale.ROOT, " %12s", "theta_cosine") : "", "test_mse", "physics"));
         out.println(h.toString().stripTrailing());
         for (int r = 0; r < reps.size(); r++) {
             Map<String, Object> e = reps.get(r);
             Map<String, Object> f = finalOf(e);
             StringBuilder l = new StringBuilder(String.format(Locale.ROOT, "%7d %6s", r, e.get("seed")));
             for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.rules[r].toMap().get(k))));
-            l.append(String.format(Locale.ROOT, " %5s %12s %11.4e %8.4f", e.get("best_epoch"),
+            l.append(String.format(Locale.ROOT, " %5s %12s%s %11.4e %8.4f", e.get("best_epoch"),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) f.get("theta_error")) : "",
+                    hasCosine ? String.format(Locale.ROOT, " %12.4f", (double) f.get("theta_cosine")) : "",
                     (double) f.get("test_mse"), (double) f.get("network_share")));
             if (e.get("diverged") instanceof Map<?, ?> d) {
                 l.append(String.format(Locale.ROOT, "  diverged at epoch %s, step %s (set aside; its best epoch's numbers)",
@@ -185,14 +188,14 @@ final class ReplicaSummary {
         Map<String, Object> sum = (Map<String, Object>) res.get("summary");
         int diverged = sum.get("diverged") instanceof List<?> dv ? dv.size() : 0;
         printStats(out, "over " + (reps.size() - diverged) + " replicas" + (diverged > 0 ? " (" + diverged + " diverged, left out)" : ""),
-                sum, List.of("theta_error", "test_mse"));
+                sum, List.of("theta_error", "theta_cosine", "test_mse"));
         Map<String, Object> by = (Map<String, Object>) sum.get("by");
         if (by != null) {
             for (Map.Entry<String, Object> e : by.entrySet()) {
                 for (Object o : (List<Object>) e.getValue()) {
                     Map<String, Object> row = (Map<String, Object>) o;
                     out.printf(Locale.ROOT, "%s = %s (%s of %d): %s%n", e.getKey(), show(row.get(e.getKey())),
-                            row.get("count"), reps.size(), medians(row, List.of("theta_error", "test_mse")));
+                            row.get("count"), reps.size(), medians(row, List.of("theta_error", "theta_cosine", "test_mse")));
                 }
             }
         }

@@ -15,6 +15,10 @@ import hybridsam.io.Json;
 import hybridsam.io.NdArray;
 import hybridsam.model.Activation;
 import hybridsam.model.Corrector;
+import hybridsam.model.Hybrid;
+import hybridsam.model.Split;
+import hybridsam.cpu.CpuBackend;
+import hybridsam.tasks.ComposedTask;
 import hybridsam.model.ScientificModel;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
@@ -54,6 +58,10 @@ final class RunSetup {
             new Options.Def("--data-seed", Options.Type.LONG, "N", "data", "seed of the generated data (default 0)"),
             new Options.Def("--data", Options.Type.PATH, "DIR", "data", "train on your own data: a folder with manifest.json and"
                     + " train_obs.npy, valid_obs.npy, test_obs.npy, each float32 [sequences, frames, state] (see datasets/README.md)"),
+            new Options.Def("--data-format", Options.Type.CHOICE, "FORMAT", "data", "the layout of --data: npy (manifest.json"
+                    + " and .npy arrays), causal-chambers (the Causal Chambers' published CSV files and images, for"
+                    + " wind-tunnel and light-tunnel; split by --data-seed), or auto (default: npy when there is a"
+                    + " manifest.json, else the chambers' layout when it is recognised)", List.of("auto", "npy", "causal-chambers")),
             new Options.Def("--cache", Options.Type.PATH, "DIR", "data",
                     "where generated data are kept (default $HYBRIDSAM_CACHE or ~/.cache/hybridsam)"),
             new Options.Def("--method", Options.Type.TEXTS, "METHOD", "rule", "erm, l2, sam, asam or fsam (default fsam)",
@@ -298,11 +306,23 @@ final class RunSetup {
         return out;
     }
 
-    /** The three splits and what the manifest says about θ and the frame spacing. */
-    record Data(Path dir, Map<String, Object> manifest, Sequences train, Sequences valid, Sequences test,
+    /**
+     * The three splits and what the manifest says about θ; for the ODE tasks that observe their
+     * state also the frame spacing, frame shape and the scientific model sized for it; for a
+     * {@link ComposedTask} its splits as it read them (frameDt NaN, frame and science null).
+     */
+    record Data(Path dir, Map<String, Object> manifest, Split train, Split valid, Split test,
                 double frameDt, double[] thetaStar, double[] thetaMn, DataFingerprint fingerprint,
-                int[] frame, ScientificModel science) {
+                int[] frame, ScientificModel science, ComposedTask.Splits composed) {
+
+        /** Whether the data were read from the Causal Chambers' published files (not .npy arrays). */
+        boolean published() {
+            return PUBLISHED_FORMAT.equals(manifest.get("format"));
+        }
     }
+
+    /** The --data-format value, and the manifest's "format", of the Causal Chambers' published layout. */
+    static final String PUBLISHED_FORMAT = "causal-chambers";
 
     /** The network for a scientific model: the task's kind, sized by --hidden and --activation. */
     Corrector corrector(ScientificModel science) {
@@ -316,6 +336,7 @@ final class RunSetup {
     }
 
     Data loadData() {
+        if (task instanceof ComposedTask composed) return loadComposed(composed);
         Path dir = resolvedDataDir();
         Dataset ds;
         DataFingerprint fingerprint;
@@ -354,7 +375,63 @@ final class RunSetup {
         // the task, and one value per θ in theta_star and theta_mn, were checked by Tasks.checkData above
         double[] star = m.containsKey("theta_star") ? Json.doubles(m, "theta_star", where) : null;
         double[] mn = m.containsKey("theta_mn") ? Json.doubles(m, "theta_mn", where) : null;
-        Data data = new Data(dir, m, train, valid, test, frameDt, star, mn, fingerprint, frame, science);
+        Data data = new Data(dir, m, train, valid, test, frameDt, star, mn, fingerprint, frame, science, null);
+        checkRecordedShapes(data);
+        return data;
+    }
+
+    /**
+     * The data of a task with its own layout: its .npy arrays (generated into the cache, or
+     * --data), or with --data-format causal-chambers (or auto, recognising the layout) the
+     * publishers' CSV files read by the task; resumed runs insist on the files they started with.
+     */
+    private Data loadComposed(ComposedTask composed) {
+        Path dir = resolvedDataDir();
+        String format = options.choice("--data-format", "auto", "auto", "npy", PUBLISHED_FORMAT);
+        if (dataDir == null && !format.equals("auto") && !format.equals("npy")) {
+            throw new ConfigException("--data-format " + format + " reads a folder you downloaded: give it with --data DIR");
+        }
+        boolean published = dataDir != null && (format.equals(PUBLISHED_FORMAT) || format.equals("auto")
+                && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST)) && composed.isPublishedLayout(dir));
+        DataFingerprint before = null;
+        if (recordedData != null) {
+            if (dataDir == null && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST))) loadOrCreate(dir);
+            before = DataFingerprint.of(dir, recordedData.files().keySet());
+            List<String> diff = before.differencesFrom(recordedData);
+            if (!diff.isEmpty()) {
+                throw new DataException(dir + ": data changed since the run started: " + String.join("; ", diff)
+                        + " (data fingerprint " + DataFingerprint.shortDigest(recordedData.digest()) + " at the start, now "
+                        + DataFingerprint.shortDigest(before.digest()) + "); resume only with the data the run started with");
+            }
+        }
+        Dataset ds = published ? composed.readPublished(dir, dataSeed) : dataDir != null ? DatasetStore.load(dir) : loadOrCreate(dir);
+        Map<String, Object> m = ds.manifest();
+        String where = published ? dir.toString() : dir.resolve(DatasetStore.MANIFEST).toString();
+        DataFingerprint fingerprint = before != null ? before
+                : DataFingerprint.of(dir, published ? sourceFiles(m, where) : DataFingerprint.filesOf(m));
+        Tasks.checkData(task, m, where);
+        ComposedTask.Splits splits = composed.splits(ds, dir);
+        double[] star = m.containsKey("theta_star") ? Json.doubles(m, "theta_star", where) : null;
+        double[] mn = m.containsKey("theta_mn") ? Json.doubles(m, "theta_mn", where) : null;
+        Data data = new Data(dir, m, splits.train(), splits.valid(), splits.test(), Double.NaN, star, mn, fingerprint,
+                null, null, splits);
+        checkRecordedShapes(data);
+        return data;
+    }
+
+    /** The "source_files" a reader of published data lists in its manifest: every file it read, relative to the folder. */
+    private static List<String> sourceFiles(Map<String, Object> manifest, String where) {
+        List<String> names = new java.util.ArrayList<>();
+        for (Object o : Json.array(manifest, "source_files", where)) {
+            if (!(o instanceof String s)) throw new DataException(where + ": \"source_files\" should list file names, has " + o);
+            names.add(s);
+        }
+        return names;
+    }
+
+    /** On resume: every array's shape must be the one config.json recorded when the run started. */
+    private void checkRecordedShapes(Data data) {
+        Path dir = data.dir();
         if (recordedShapes != null) {
             Map<String, Object> now = shapes(data);
             for (Map.Entry<String, Object> e : now.entrySet()) {
@@ -365,7 +442,6 @@ final class RunSetup {
                 }
             }
         }
-        return data;
     }
 
     private Dataset loadOrCreate(Path dir) {
@@ -376,11 +452,15 @@ final class RunSetup {
         }
     }
 
-    /** The three arrays' shapes, as config.json records them. */
+    /** The arrays' shapes, as config.json records them. */
     private static Map<String, Object> shapes(Data data) {
         Map<String, Object> s = new LinkedHashMap<>();
+        if (data.composed() != null) {
+            s.putAll(data.composed().shapes());
+            return s;
+        }
         for (String split : List.of("train", "valid", "test")) {
-            Sequences q = split.equals("train") ? data.train() : split.equals("valid") ? data.valid() : data.test();
+            Sequences q = (Sequences) (split.equals("train") ? data.train() : split.equals("valid") ? data.valid() : data.test());
             List<Long> shape = new java.util.ArrayList<>(List.of((long) q.count(), (long) q.frames()));
             for (int n : data.frame()) shape.add((long) n);
             s.put(split + "_obs", shape);
@@ -422,14 +502,16 @@ final class RunSetup {
         return new Sequences(a.data(), s[0], s[1], D);
     }
 
-    OdeHybrid model(Data data) {
+    /** The hybrid for the data: the task's own for a {@link ComposedTask}, else the ODE with the task's corrector. */
+    Hybrid model(Data data) {
+        if (data.composed() != null) return ((ComposedTask) task).model(data.composed(), hidden, activation);
         return new OdeHybrid(data.science(), corrector(data.science()), rk4Step,
                 Tasks.stepsPerFrame(data.frameDt(), rk4Step, data.dir().resolve(DatasetStore.MANIFEST) + " (frame_dt)"));
     }
 
     /** u at the middle of θ's box (or at --theta-init), then the corrector's seeded initialization. */
-    float[] initialParams(OdeHybrid model, long replicaSeed) {
-        ThetaSpec spec = model.science().theta();
+    float[] initialParams(Hybrid model, long replicaSeed) {
+        ThetaSpec spec = model.thetaSpec();
         float[] p = new float[model.parameterCount()];
         if (thetaInit != null) {
             if (thetaInit.length != spec.size()) {
@@ -443,12 +525,12 @@ final class RunSetup {
                 }
             }
         }
-        model.corrector().initialize(p, model.nnOffset(), new SplittableRandom(replicaSeed));
+        model.initializeNetworks(p, 0, new SplittableRandom(replicaSeed));
         return p;
     }
 
     /** Every replica's starting parameters, one block of model.parameterCount() after another. */
-    float[] initialParams(OdeHybrid model) {
+    float[] initialParams(Hybrid model) {
         int P = model.parameterCount();
         float[] all = new float[replicas * P];
         for (int r = 0; r < replicas; r++) System.arraycopy(initialParams(model, seeds[r]), 0, all, r * P, P);
@@ -464,12 +546,14 @@ final class RunSetup {
      * The engine --device asks for: cpu; cuda (refused with the probe's reason when no GPU can run
      * it); auto (cuda when the probe says yes, else cpu with a one-line notice on notices).
      */
-    TrainingEngine engine(OdeHybrid model, Data data, java.io.PrintStream notices) {
+    TrainingEngine engine(Hybrid model, Data data, java.io.PrintStream notices) {
         String device = options.string("--device", "cpu");
-        // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
-        int B = Math.min(batch, data.train().count());
-        hybridsam.cpu.MemoryBudget.checkCpu(model, rules.length, B, data.train().frames(), threads,
-                "--replicas " + rules.length + " --hidden " + model.corrector().describe() + " --batch " + batch + " --threads " + threads);
+        if (model instanceof OdeHybrid ode) {
+            // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
+            int B = Math.min(batch, data.train().count());
+            hybridsam.cpu.MemoryBudget.checkCpu(ode, rules.length, B, ((Sequences) data.train()).frames(), threads,
+                    "--replicas " + rules.length + " --hidden " + ode.corrector().describe() + " --batch " + batch + " --threads " + threads);
+        }
         float[] start = initialParams(model);
         String nnOption = options.choice("--nn-engine", "kernels", "kernels", "cublas", "cudnn", "auto");
         if (device.equals("cpu") && !nnOption.equals("kernels") && !nnOption.equals("auto")) {
@@ -477,15 +561,17 @@ final class RunSetup {
         }
         if (!device.equals("cpu")) {
             // what the GPU path cannot run is said before any library or device is touched
-            java.util.Optional<String> unsupported = CudaTrainingEngine.supports(model);
+            java.util.Optional<String> unsupported = model instanceof OdeHybrid ode ? CudaTrainingEngine.supports(ode)
+                    : java.util.Optional.of(task.name() + " has no GPU program in this build");
             if (unsupported.isPresent()) {
                 if (device.equals("cuda")) throw new ConfigException("--device cuda: " + unsupported.get());
                 notices.println("hybridsam: " + unsupported.get() + "; training on the CPU");
                 return cpuEngine(model, data, start);
             }
             // the corrector's library first: a missing libcublas / libcudnn is named even without a GPU
-            NnEngine nn = NnEngines.select(nnOption, model);
-            java.util.Optional<String> engineWhy = CudaTrainingEngine.supports(model, nn);
+            OdeHybrid ode = (OdeHybrid) model;
+            NnEngine nn = NnEngines.select(nnOption, ode);
+            java.util.Optional<String> engineWhy = CudaTrainingEngine.supports(ode, nn);
             if (engineWhy.isPresent()) throw new ConfigException("--nn-engine " + nn.id() + ": " + engineWhy.get());
             CudaProbe.Verdict v = CudaProbe.standard().probe();
             if (v.available() && StandIn.active() && device.equals("auto")) {
@@ -496,7 +582,7 @@ final class RunSetup {
             }
             if (v.available()) {
                 try {
-                    return CudaTrainingEngine.onGpu(0, model, data.train(), rules, start, nn);
+                    return CudaTrainingEngine.onGpu(0, ode, (Sequences) data.train(), rules, start, nn);
                 } catch (DeviceOutOfMemoryException e) {
                     throw new ConfigException("--device " + device + ": " + e.getMessage());
                 }
@@ -508,25 +594,34 @@ final class RunSetup {
     }
 
     /** The CPU engine. */
-    private TrainingEngine cpuEngine(OdeHybrid model, Data data, float[] start) {
-        return new CpuTrainingEngine(new CpuOdeBackend(model, threads), data.train(), rules, start);
+    private TrainingEngine cpuEngine(Hybrid model, Data data, float[] start) {
+        return new CpuTrainingEngine(cpuBackend(model), data.train(), rules, start);
+    }
+
+    /** The CPU backend of the model: the task's own for a {@link ComposedTask}, else the ODE backend. */
+    CpuBackend cpuBackend(Hybrid model) {
+        if (task instanceof ComposedTask composed) return composed.cpu(model, threads);
+        return new CpuOdeBackend((OdeHybrid) model, threads);
     }
 
     /** Every setting of the run, for results.json. */
-    Map<String, Object> describe(Data data, OdeHybrid model) {
-        refuseIgnoredOptions();
+    Map<String, Object> describe(Data data, Hybrid model) {
+        refuseIgnoredOptions(data);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", task.name());
         m.put("preset", dataDir == null ? preset : "user data");
         // what a resume checks: the resolved folder, the fingerprint of its files and the shapes
         Map<String, Object> dm = new LinkedHashMap<>();
         dm.put("dir", data.dir().toString());
-        dm.put("seed", dataDir == null ? (Object) dataSeed : "n/a");
+        dm.put("seed", dataDir == null || data.published() ? (Object) dataSeed : "n/a");
+        if (data.published()) dm.put("format", PUBLISHED_FORMAT);
         dm.put("train", data.train().count());
         dm.put("valid", data.valid().count());
         dm.put("test", data.test().count());
-        dm.put("frames", data.train().frames());
-        dm.put("frame_dt", data.frameDt());
+        if (data.train() instanceof Sequences s) {
+            dm.put("frames", s.frames());
+            dm.put("frame_dt", data.frameDt());
+        }
         dm.put("shapes", shapes(data));
         dm.put("fingerprint", data.fingerprint().digest());
         dm.put("files", data.fingerprint().files());
@@ -550,14 +645,7 @@ final class RunSetup {
             }
             m.put("replicas", reps);
         }
-        Map<String, Object> mod = new LinkedHashMap<>();
-        mod.put("form", "ode-additive");
-        mod.put("corrector", model.corrector().describe());
-        mod.put("corrector_parameters", model.corrector().parameterCount());
-        mod.put("parameters", model.parameterCount());
-        mod.put("integrator", "rk4");
-        mod.put("rk4_step", rk4Step);
-        mod.put("steps_per_frame", model.stepsPerFrame());
+        Map<String, Object> mod = new LinkedHashMap<>(model.describe());
         mod.put("theta_names", task.theta().names());
         mod.put("theta_init", thetaInit == null ? "middle of the box" : thetaInit);
         m.put("model", mod);
@@ -575,9 +663,10 @@ final class RunSetup {
      * the generated data set, which --data replaces. (Checked for train only: evaluate --data
      * replaces the data of a run that was started with a preset on purpose.)
      */
-    void refuseIgnoredOptions() {
+    void refuseIgnoredOptions(Data data) {
         if (dataDir == null) return;
         for (String name : IGNORED_WITH_DATA) {
+            if (name.equals("--data-seed") && data.published()) continue;  // it splits the published sequences
             if (options.has(name)) {
                 throw new ConfigException(name + " " + options.string(name, "") + " has no effect with --data " + dataDir
                         + " (it chooses the generated data set, which --data replaces): give one or the other");
@@ -645,7 +734,7 @@ final class RunSetup {
             if (!DataFingerprint.wellFormed(v)) throw new DataException(f + ": field \"" + field + "\" is not a SHA-256 fingerprint: \"" + v + "\"");
             files.put(e.getKey(), v);
         }
-        if (!files.containsKey(DatasetStore.MANIFEST)) {
+        if (!files.containsKey(DatasetStore.MANIFEST) && !PUBLISHED_FORMAT.equals(data.get("format"))) {
             throw new DataException(f + ": field \"data.files\" lacks " + DatasetStore.MANIFEST);
         }
         Map<String, Object> shapes = object(f, data, "data.shapes");
@@ -655,21 +744,26 @@ final class RunSetup {
             }
         }
         String recordedDir = text(f, data, "data.dir");
-        String recordedCorrector = text(f, mod, "model.corrector");
+        String recordedCorrector = task instanceof ComposedTask ? "" : text(f, mod, "model.corrector");
         long recordedParams = integer(f, mod, "model.parameters");
         long recordedReplicas = config.containsKey("replica_count") ? integer(f, config, "replica_count") : 1;
 
-        // the network's size follows the recorded frame shape (a grid task's net is sized by its grid)
-        List<?> trainShape = shapes.get("train_obs") instanceof List<?> l ? l : List.of();
-        if (trainShape.size() < 3) throw wrongType(f, "data.shapes.train_obs", "the shape of an observation array", trainShape);
-        int[] frame = trainShape.subList(2, trainShape.size()).stream().mapToInt(x -> (int) (long) (Long) x).toArray();
-        Corrector corrector = corrector(task.science(frame, f + " (field \"data.shapes.train_obs\")"));
-        int nTheta = task.theta().size();
-        int P = nTheta + corrector.parameterCount();
-        if (!recordedCorrector.equals(corrector.describe()) || recordedParams != P) {
-            throw new DataException(f + ": the network was " + recordedCorrector + " (" + recordedParams + " parameters, fields"
-                    + " \"model.corrector\" and \"model.parameters\") when the run started, its args now give "
-                    + corrector.describe() + " (" + P + "): the shapes cannot change on resume");
+        recordedData = new DataFingerprint(digest, files);
+        recordedShapes = shapes;
+        // a composed task's networks follow its arrays' shapes, which loadData checks against the record
+        if (!(task instanceof ComposedTask)) {
+            // the network's size follows the recorded frame shape (a grid task's net is sized by its grid)
+            List<?> trainShape = shapes.get("train_obs") instanceof List<?> l ? l : List.of();
+            if (trainShape.size() < 3) throw wrongType(f, "data.shapes.train_obs", "the shape of an observation array", trainShape);
+            int[] frame = trainShape.subList(2, trainShape.size()).stream().mapToInt(x -> (int) (long) (Long) x).toArray();
+            Corrector corrector = corrector(task.science(frame, f + " (field \"data.shapes.train_obs\")"));
+            int nTheta = task.theta().size();
+            int P = nTheta + corrector.parameterCount();
+            if (!recordedCorrector.equals(corrector.describe()) || recordedParams != P) {
+                throw new DataException(f + ": the network was " + recordedCorrector + " (" + recordedParams + " parameters, fields"
+                        + " \"model.corrector\" and \"model.parameters\") when the run started, its args now give "
+                        + corrector.describe() + " (" + P + "): the shapes cannot change on resume");
+            }
         }
         if (recordedReplicas != replicas) {
             throw new DataException(f + ": the run started with " + recordedReplicas + " replica(s) (field \"replica_count\"),"
@@ -688,8 +782,6 @@ final class RunSetup {
                     + (dataDir == null ? " (another --cache or HYBRIDSAM_CACHE)" : " (--data " + dataDir + ")")
                     + "; resume with the data the run started with");
         }
-        recordedData = new DataFingerprint(digest, files);
-        recordedShapes = shapes;
     }
 
     private static Map<String, Object> readConfig(Path f) {

@@ -6,8 +6,12 @@ public interface Progress {
     default void step(int epoch, int step, int stepsPerEpoch, double loss) {
     }
 
-    /** After each epoch, with replica 0's figures. */
-    default void epoch(int epoch, int epochs, double trainLoss, double validMse, double[] theta, double thetaError) {
+    /**
+     * After each epoch, with replica 0's figures; thetaError and thetaCosine are NaN where they
+     * do not apply (no θ* known; θ identifiable up to scale only).
+     */
+    default void epoch(int epoch, int epochs, double trainLoss, double validMse, double[] theta, double thetaError,
+                       double thetaCosine) {
     }
 
     Progress NONE = new Progress() {

@@ -23,7 +23,15 @@ public final class Trainer {
 
     /** The data and settings of a run that the trainer needs. */
     public record Plan(Split train, Split valid, Split test, ThetaSpec thetaSpec,
-                       double[] thetaStar, double[] thetaMn, int epochs, int batchSize, int patience, long[] seeds) {
+                       double[] thetaStar, double[] thetaMn, int epochs, int batchSize, int patience, long[] seeds,
+                       boolean thetaUpToScale) {
+
+        /** A plan for a θ that is identifiable (θ error is the measure). */
+        public Plan(Split train, Split valid, Split test, ThetaSpec thetaSpec, double[] thetaStar, double[] thetaMn,
+                    int epochs, int batchSize, int patience, long[] seeds) {
+            this(train, valid, test, thetaSpec, thetaStar, thetaMn, epochs, batchSize, patience, seeds, false);
+        }
+
         public Plan {
             if (epochs < 1) throw new ConfigException("--epochs must be at least 1 (got " + epochs + ")");
             if (batchSize < 1) throw new ConfigException("--batch must be at least 1 (got " + batchSize + ")");
@@ -130,6 +138,27 @@ public final class Trainer {
         return s / theta.length;
     }
 
+    /**
+     * Cosine similarity of θ̂ and θ* as vectors: the measure for a θ known only up to scale (a
+     * sensor matrix), 1 when they point the same way.
+     */
+    public static double thetaCosine(double[] theta, double[] reference) {
+        double dot = 0, a = 0, b = 0;
+        for (int i = 0; i < theta.length; i++) {
+            dot += theta[i] * reference[i];
+            a += theta[i] * theta[i];
+            b += reference[i] * reference[i];
+        }
+        return dot / Math.sqrt(a * b);
+    }
+
+    /** The θ measures a record gets: the relative error where θ* is known, and the cosine where θ is up to scale. */
+    private void putThetaMeasures(Map<String, Object> rec, double[] theta) {
+        if (plan.thetaStar() == null) return;
+        rec.put("theta_error", thetaError(theta, plan.thetaStar()));
+        if (plan.thetaUpToScale()) rec.put("theta_cosine", thetaCosine(theta, plan.thetaStar()));
+    }
+
     /** Runs (or continues, when resume is given) the training and returns the results per replica. */
     public List<Map<String, Object>> run(Checkpoint resume) {
         int startEpoch = 0;
@@ -192,7 +221,7 @@ public final class Trainer {
             rec.put("train_loss", lossSum[r] / n);
             rec.put("valid_mse", valid);
             rec.put("theta", theta);
-            if (plan.thetaStar() != null) rec.put("theta_error", thetaError(theta, plan.thetaStar()));
+            putThetaMeasures(rec, theta);
             history.get(r).add(rec);
             if (valid < bestValid[r]) {
                 bestValid[r] = valid;
@@ -201,7 +230,8 @@ public final class Trainer {
             }
             if (r == 0) {
                 progress.epoch(epoch, plan.epochs(), lossSum[r] / n, valid, theta,
-                        plan.thetaStar() == null ? Double.NaN : thetaError(theta, plan.thetaStar()));
+                        plan.thetaStar() == null ? Double.NaN : thetaError(theta, plan.thetaStar()),
+                        plan.thetaStar() == null || !plan.thetaUpToScale() ? Double.NaN : thetaCosine(theta, plan.thetaStar()));
             }
         }
     }
@@ -290,7 +320,7 @@ public final class Trainer {
             TrainingEngine.Metrics test = engine.evaluate(bestParams, r, plan.test());
             Map<String, Object> fin = new LinkedHashMap<>();
             fin.put("theta", theta);
-            if (plan.thetaStar() != null) fin.put("theta_error", thetaError(theta, plan.thetaStar()));
+            putThetaMeasures(fin, theta);
             if (plan.thetaMn() != null) fin.put("theta_mn_error", thetaError(theta, plan.thetaMn()));
             fin.put("valid_mse", Double.isFinite(bestValid[r]) ? bestValid[r] : null);  // null: diverged before a valid epoch
             fin.put("test_mse", test.mse());
@@ -300,7 +330,7 @@ public final class Trainer {
             Map<String, Object> lastRec = new LinkedHashMap<>();
             double[] thetaLast = plan.thetaSpec().physical(last, r * P);
             lastRec.put("theta", thetaLast);
-            if (plan.thetaStar() != null) lastRec.put("theta_error", thetaError(thetaLast, plan.thetaStar()));
+            putThetaMeasures(lastRec, thetaLast);
             m.put("last_epoch", lastRec);
             m.put("history", history.get(r));
             out.add(m);

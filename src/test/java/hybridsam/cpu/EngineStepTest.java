@@ -35,7 +35,7 @@ class EngineStepTest {
             this.inner = inner;
         }
 
-        public void lossAndGradient(int K, float[] params, Sequences d, int[] b, int B, float[] g, double[] l) {
+        public void lossAndGradient(int K, float[] params, hybridsam.model.Split d, int[] b, int B, float[] g, double[] l) {
             points.add(params.clone());
             inner.lossAndGradient(K, params, d, b, B, g, l);
             grads.add(g.clone());

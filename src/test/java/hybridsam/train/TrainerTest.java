@@ -77,11 +77,11 @@ class TrainerTest {
             inner.load(s);
         }
 
-        public Metrics evaluate(float[] p, int r, Sequences s) {
+        public Metrics evaluate(float[] p, int r, hybridsam.model.Split s) {
             return inner.evaluate(p, r, s);
         }
 
-        public double mse(float[] p, int r, Sequences s) {
+        public double mse(float[] p, int r, hybridsam.model.Split s) {
             return inner.mse(p, r, s);
         }
 
@@ -97,7 +97,7 @@ class TrainerTest {
                 int calls;
 
                 @Override
-                public double mse(float[] p, int r, Sequences s) {
+                public double mse(float[] p, int r, hybridsam.model.Split s) {
                     return scores[calls++];
                 }
             };
