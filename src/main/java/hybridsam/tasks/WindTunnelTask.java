@@ -47,6 +47,16 @@ public final class WindTunnelTask implements ComposedTask {
         return WindTunnelModel.THETA;
     }
 
+    /**
+     * (2 T/I, K/(2 I)) of the chambers' nominal constants: tasks.md's box is a decade either side
+     * of θ* on a log scale, so its middle would be θ* itself and a run could only drift away.
+     */
+    @Override
+    public double[] thetaInit() {
+        double[] t = WindTunnelModel.thetaStar();
+        return new double[]{2 * t[0], t[1] / 2};
+    }
+
     @Override
     public double[] thetaStar() {
         return WindTunnelModel.thetaStar();
