@@ -17,6 +17,7 @@
 #define HS_BLOCK 256       // block size of the reduction kernels (their shared arrays)
 #define HS_MAX_THETA 4     // θ components a scientific model may have
 #define HS_D 2             // state dimension of the ODE tasks (pendulum, duffing)
+#define HS_LT_INPUTS 5     // light-tunnel inputs per sample: R, G, B, pol_1, pol_2 (lighttunnel.cu)
 
 // The enums below are the one source of the ids Java passes (build.sh lists them in
 // kernels.constants; hybridsam.cuda.KernelConstants maps the Java enums onto them by name).

@@ -1,0 +1,113 @@
+package hybridsam.cuda;
+
+import hybridsam.cpu.CpuBackend;
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.ConvShape;
+import hybridsam.model.Hybrid;
+import hybridsam.model.OdeHybrid;
+
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Which {@link DeviceGradient} runs which hybrid, chosen by what the model is made of, with the
+ * library its networks run on (cuBLAS or cuDNN layers, cuDNN or the project's convolutions) and
+ * the CPU backend that evaluates it.
+ */
+final class Programs {
+    private Programs() {
+    }
+
+    /** A program's library, opened on a device (owned by the engine; null for none), and the program over it. */
+    record Opened(AutoCloseable library, Function<DeviceScope, DeviceGradient> program) {
+    }
+
+    /** The gradient program for one model. */
+    interface Program {
+        /** Empty when the program runs the model's networks on this engine, else the reason. */
+        Optional<String> refuses(NnEngine engine);
+
+        /** The engine's library on the device and the program over it; refusals are ConfigExceptions naming the reason. */
+        Opened open(NnEngine engine, Device device, int K);
+
+        /** The program over the given convolutions (for tests: a program whose networks are convolutional). */
+        default Function<DeviceScope, DeviceGradient> program(ConvOps conv, int K) {
+            throw new IllegalArgumentException("this program has no convolutions to run");
+        }
+    }
+
+    /** Whether a program runs a hybrid that is not an ODE hybrid: empty, or the reason. */
+    static Optional<String> supports(Hybrid model) {
+        if (model instanceof LightHybrid) return Optional.empty();
+        return Optional.of("the CUDA backend has no gradient program for " + model.getClass().getSimpleName());
+    }
+
+    /** The program of a model that {@link CudaTrainingEngine#supports(Hybrid)} accepts. */
+    static Program forModel(Hybrid model) {
+        if (model instanceof OdeHybrid ode) return ode(ode);
+        if (model instanceof LightHybrid light) return convolutional(light, (s, K, conv) -> new LightTunnelGradient(s, light, K, conv));
+        throw new IllegalArgumentException(supports(model).orElse("no gradient program for " + model));
+    }
+
+    /** The CPU backend that evaluates the model for an engine that was given none. */
+    static CpuBackend cpu(Hybrid model, int threads) {
+        if (model instanceof OdeHybrid ode) return new CpuOdeBackend(ode, threads);
+        throw new IllegalArgumentException("no CPU backend known for " + model.getClass().getSimpleName() + "; pass one");
+    }
+
+    /** Makes a program over convolutions. */
+    @FunctionalInterface
+    interface OverConvolutions {
+        DeviceGradient make(DeviceScope scope, int K, ConvOps conv);
+    }
+
+    /**
+     * A program whose networks are convolutional: on the project's kernels (KERNELS) or cuDNN
+     * (CUDNN, on a real GPU whose JCudnn loads); CUBLAS is refused.
+     */
+    private static Program convolutional(Hybrid model, OverConvolutions make) {
+        return new Program() {
+            @Override
+            public Optional<String> refuses(NnEngine engine) {
+                if (engine == NnEngine.CUBLAS) return Optional.of("cublas has no convolutions; use --nn-engine kernels or cudnn");
+                return Optional.empty();
+            }
+
+            @Override
+            public Opened open(NnEngine engine, Device device, int K) {
+                ConvOps conv = CudaTrainingEngine.convolutions(engine, device);
+                return new Opened(conv, program(conv, K));
+            }
+
+            @Override
+            public Function<DeviceScope, DeviceGradient> program(ConvOps conv, int K) {
+                return s -> make.make(s, K, conv);
+            }
+        };
+    }
+
+    private static Program ode(OdeHybrid model) {
+        return new Program() {
+            @Override
+            public Optional<String> refuses(NnEngine engine) {
+                if (model.corrector() instanceof ConvShape && engine == NnEngine.CUBLAS) {
+                    return Optional.of("cublas has no convolutions; use --nn-engine kernels or cudnn");
+                }
+                return Optional.empty();
+            }
+
+            @Override
+            public Opened open(NnEngine engine, Device device, int K) {
+                DenseOps dense = CudaTrainingEngine.denseFor(engine, device, model);
+                ConvOps conv = CudaTrainingEngine.convFor(engine, device, model);
+                return new Opened(dense != null ? dense : conv,
+                        CudaTrainingEngine.odeProgram(model, K, StepKernels.defaultRollout(model), dense, conv));
+            }
+
+            @Override
+            public Function<DeviceScope, DeviceGradient> program(ConvOps conv, int K) {
+                return CudaTrainingEngine.odeProgram(model, K, null, null, conv);
+            }
+        };
+    }
+}
