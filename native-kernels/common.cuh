@@ -34,6 +34,9 @@ enum {
     HS_CFG_ETA, HS_CFG_L2, HS_CFG_CLIP, HS_CFG_LR_THETA, HS_CFG_LR_NN, HS_CFG_DECAY, HS_CFG_N
 };
 
+// The wind-tunnel task's constants as wind.cu reads them: double wc[HS_WT_N] (WindTunnelGradient).
+enum { HS_WT_OMEGA_MAX = 0, HS_WT_S_MAX, HS_WT_HATCH_MAX, HS_WT_LOAD_MIN, HS_WT_C_RANGE, HS_WT_FAN_SCALE, HS_WT_P_SCALE, HS_WT_N };
+
 __device__ __forceinline__ bool hs_perturbs(int m) {
     return m == HS_SAM || m == HS_ASAM || m == HS_FSAM;
 }

@@ -38,7 +38,7 @@ final class Programs {
 
     /** Whether a program runs a hybrid that is not an ODE hybrid: empty, or the reason. */
     static Optional<String> supports(Hybrid model) {
-        if (model instanceof LightHybrid) return Optional.empty();
+        if (model instanceof LightHybrid || model instanceof WindHybrid) return Optional.empty();
         return Optional.of("the CUDA backend has no gradient program for " + model.getClass().getSimpleName());
     }
 
@@ -46,6 +46,9 @@ final class Programs {
     static Program forModel(Hybrid model) {
         if (model instanceof OdeHybrid ode) return ode(ode);
         if (model instanceof LightHybrid light) return convolutional(light, (s, K, conv) -> new LightTunnelGradient(s, light, K, conv));
+        if (model instanceof WindHybrid wind) {
+            return ownKernels("the wind-tunnel program runs its networks inside its own kernel", K -> s -> new WindTunnelGradient(s, wind, K));
+        }
         throw new IllegalArgumentException(supports(model).orElse("no gradient program for " + model));
     }
 
@@ -82,6 +85,24 @@ final class Programs {
             @Override
             public Function<DeviceScope, DeviceGradient> program(ConvOps conv, int K) {
                 return s -> make.make(s, K, conv);
+            }
+        };
+    }
+
+    /** A program whose networks run inside its own kernels: KERNELS only. */
+    private static Program ownKernels(String why, java.util.function.IntFunction<Function<DeviceScope, DeviceGradient>> make) {
+        return new Program() {
+            @Override
+            public Optional<String> refuses(NnEngine engine) {
+                return engine == NnEngine.KERNELS ? Optional.empty() : Optional.of(why + "; use --nn-engine kernels");
+            }
+
+            @Override
+            public Opened open(NnEngine engine, Device device, int K) {
+                refuses(engine).ifPresent(w -> {
+                    throw new hybridsam.io.ConfigException("--nn-engine " + engine.id() + ": " + w);
+                });
+                return new Opened(null, make.apply(K));
             }
         };
     }
