@@ -21,6 +21,18 @@ public final class LightChecks {
     private LightChecks() {
     }
 
+    /** The checks at test sizes, planned (they draw from rng in order). */
+    static List<KernelChecks.Planned> plan(Device dev, SplittableRandom rng, boolean large) {
+        List<KernelChecks.Planned> c = new ArrayList<>();
+        c.add(KernelChecks.Planned.one("gradient light-tunnel K=2 B=3 7x6", () -> gradient(dev, ConvChecks.KERNELS, 2, 3, 7, 6,
+                new int[]{4, 3}, rng)));
+        if (large) {
+            c.add(KernelChecks.Planned.one("gradient light-tunnel K=2 B=4 16x16 16-16", () -> gradient(dev, ConvChecks.KERNELS, 2, 4,
+                    16, 16, new int[]{16, 16}, rng)));
+        }
+        return c;
+    }
+
     /** Exposure · w / 255 of the chamber's camera (tasks.md: w = (2.65625, 1, 1.77344), exposure 0.8). */
     static final double[] CHAMBER_COLOUR_SCALE = {0.8 * 2.65625 / 255, 0.8 / 255, 0.8 * 1.77344 / 255};
 

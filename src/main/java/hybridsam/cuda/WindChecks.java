@@ -19,6 +19,60 @@ public final class WindChecks {
     private WindChecks() {
     }
 
+    /** The checks at test sizes, planned (they draw from rng in order). */
+    static java.util.List<KernelChecks.Planned> plan(Device dev, SplittableRandom rng, boolean large) {
+        java.util.List<KernelChecks.Planned> c = new java.util.ArrayList<>();
+        c.add(KernelChecks.Planned.one("loss wind-tunnel K=2 B=3 T=6", () -> loss(dev, 2, 3, 6, new int[]{5, 4}, Activation.TANH, rng)));
+        c.add(KernelChecks.Planned.one("gradient wind-tunnel K=2 B=3 T=5 (finite differences)",
+                () -> gradient(dev, 2, 3, 5, new int[]{5, 4}, Activation.TANH, rng)));
+        if (large) {
+            c.add(KernelChecks.Planned.one("loss wind-tunnel K=2 B=8 T=50 32-32", () -> loss(dev, 2, 8, 50, new int[]{32, 32},
+                    Activation.TANH, rng)));
+        }
+        return c;
+    }
+
+    /**
+     * The device gradient's derivative along random directions (in θ, each network, all) against
+     * central differences (step 1e-2) of {@link WindReference}'s loss in double; the error of each
+     * against 2% of the difference plus 1e-6.
+     */
+    public static Check gradient(Device dev, int K, int B, int frames, int[] hidden, Activation act, SplittableRandom rng) {
+        WindHybrid m = hybrid(hidden, act, 4);
+        int P = m.parameterCount();
+        WindHybrid.Samples data = randomSamples(B + 2, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        int[] batch = KernelChecks.randomBatch(K, B, data.count(), rng);
+        float[] g = new float[K * P];
+        deviceGradient(dev, m, p, data, batch, B, g, new double[K]);
+        int[][] ranges = {{0, m.fanOffset()}, {m.fanOffset(), m.pressureOffset()}, {m.pressureOffset(), P}, {0, P}};
+        double worst = 0;
+        int n = 0;
+        for (int[] range : ranges) {
+            double[] dir = new double[K * P];
+            double norm = 0;
+            for (int r = 0; r < K; r++) for (int i = range[0]; i < range[1]; i++) dir[r * P + i] = rng.nextGaussian();
+            for (double d : dir) norm += d * d;
+            norm = Math.sqrt(norm);
+            double eps = 1e-2;
+            double[][] ls = new double[2][];
+            for (int side = 0; side < 2; side++) {
+                double[] q = ConvChecks.toDouble(p);
+                for (int i = 0; i < q.length; i++) q[i] += (side == 0 ? eps : -eps) * dir[i] / norm;
+                ls[side] = WindReference.loss(m, q, data, batch, B);
+            }
+            for (int r = 0; r < K; r++) {
+                double fd = (ls[0][r] - ls[1][r]) / (2 * eps), an = 0;
+                for (int i = 0; i < P; i++) an += g[r * P + i] * dir[r * P + i] / norm;
+                double e = Math.abs(fd - an) / (0.02 * Math.abs(fd) + 1e-6);
+                worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(worst, e);
+                n++;
+            }
+        }
+        return new Check(String.format(Locale.ROOT, "gradient wind-tunnel %s K=%d B=%d T=%d (finite differences)",
+                m.fan().describe().replace(' ', '/'), K, B, frames), worst, n);
+    }
+
     /** The chamber's constants (tasks.md, wind-tunnel) and the task's output scales (ω_max / 20, S_max / 4). */
     static final WindHybrid.Constants CHAMBER = new WindHybrid.Constants(100 * Math.PI, 74.82473949999999, 45, 0.1,
             0.27 - 0.166, 100 * Math.PI / 20, 74.82473949999999 / 4);
