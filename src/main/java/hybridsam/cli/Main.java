@@ -541,6 +541,7 @@ public final class Main {
             out.printf(Locale.ROOT, "theta cosine    %.4f (cos(theta, theta*): theta is identifiable up to scale)%n", (double) fin.get("theta_cosine"));
         }
         if (fin.containsKey("theta_error")) out.printf(Locale.ROOT, "theta error     %.4f%n", (double) fin.get("theta_error"));
+        if (fin.containsKey("theta_mn_cosine")) out.printf(Locale.ROOT, "theta_mn cosine %.4f%n", (double) fin.get("theta_mn_cosine"));
         if (fin.containsKey("theta_mn_error")) out.printf(Locale.ROOT, "theta_mn error  %.4f%n", (double) fin.get("theta_mn_error"));
         out.printf(Locale.ROOT, "test MSE        %.4e (science alone %.4e)%n", (double) fin.get("test_mse"), (double) fin.get("test_mse_science_only"));
         out.printf(Locale.ROOT, "network share   %.4f (|f_nn| / (|f_sci| + |f_nn|) on the test states)%n", (double) fin.get("network_share"));
@@ -673,9 +674,9 @@ public final class Main {
                     e.put("seed", setup.seeds[r]);
                 }
                 e.put("theta", theta);
-                if (data.thetaStar() != null) e.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
-                if (data.thetaStar() != null && setup.task.thetaUpToScale()) {
-                    e.put("theta_cosine", Trainer.thetaCosine(theta, data.thetaStar()));
+                if (data.thetaStar() != null) {
+                    if (setup.task.thetaUpToScale()) e.put("theta_cosine", Trainer.thetaCosine(theta, data.thetaStar()));
+                    else e.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
                 }
                 e.put("mse", m.mse());
                 e.put("mse_science_only", m.scienceOnlyMse());

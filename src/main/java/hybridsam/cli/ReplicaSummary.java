@@ -18,7 +18,7 @@ final class ReplicaSummary {
     }
 
     /** The final metrics the summary describes, in the order it shows them. */
-    private static final List<String> TRAIN_METRICS = List.of("theta_error", "theta_cosine", "theta_mn_error", "test_mse");
+    private static final List<String> TRAIN_METRICS = List.of("theta_error", "theta_cosine", "theta_mn_error", "theta_mn_cosine", "test_mse");
     private static final List<String> EVAL_METRICS = List.of("theta_error", "theta_cosine", "mse");
 
     /** "4..6" for consecutive seeds, else the seeds joined by commas (shortened when many). */

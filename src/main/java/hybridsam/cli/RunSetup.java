@@ -51,7 +51,7 @@ final class RunSetup {
      * the candidates in a variable named after the label.)
      */
     static final List<Options.Def> OPTIONS = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default), duffing or reaction-diffusion",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default), duffing, reaction-diffusion, wind-tunnel or light-tunnel",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", "data",
                     "full (default) or small (seconds on a laptop, for trying things)", List.of("full", "small")),
@@ -106,7 +106,7 @@ final class RunSetup {
                     + " softplus, leaky_relu", List.of("tanh", "relu", "elu", "softplus", "leaky_relu")),
             new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1)"),
             new Options.Def("--theta-init", Options.Type.NUMBERS, "X[,Y]", "model",
-                    "starting theta in physical units (default: middle of its box)"));
+                    "starting theta in physical units (default: middle of its box; wind-tunnel, whose box is centred on the chambers' values: twice the first and half the second)"));
 
     /** The options of a run that take a value. */
     static final java.util.Set<String> VALUED = OPTIONS.stream().filter(Options.Def::valued).map(Options.Def::name)
@@ -216,9 +216,17 @@ final class RunSetup {
             if (h < 1 || h > 4096) throw new ConfigException("--hidden: widths must lie in 1..4096");
         }
         activation = act;
-        rk4Step = o.number("--rk4-step", d.rk4Step());
-        if (!(rk4Step > 0) || !Double.isFinite(rk4Step)) throw new ConfigException("--rk4-step must be > 0 (got " + rk4Step + ")");
-        thetaInit = o.has("--theta-init") ? parseDoubles("--theta-init", o.string("--theta-init", null)) : null;
+        if (task instanceof ComposedTask) {
+            // its integrator (if any) is the task's own: a step that would be ignored is refused
+            if (o.has("--rk4-step")) {
+                throw new ConfigException("--rk4-step has no effect on " + task.name() + " (" + task.summary() + ")");
+            }
+            rk4Step = Double.NaN;
+        } else {
+            rk4Step = o.number("--rk4-step", d.rk4Step());
+            if (!(rk4Step > 0) || !Double.isFinite(rk4Step)) throw new ConfigException("--rk4-step must be > 0 (got " + rk4Step + ")");
+        }
+        thetaInit = o.has("--theta-init") ? parseDoubles("--theta-init", o.string("--theta-init", null)) : task.thetaInit();
         o.choice("--device", "cpu", "cpu", "cuda", "auto");
     }
 

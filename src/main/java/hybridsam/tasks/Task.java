@@ -60,6 +60,15 @@ public interface Task {
         return false;
     }
 
+    /**
+     * Where θ starts when --theta-init is not given, in physical units; null: the middle of its
+     * box (u = 0). A task whose box is centred on θ* gives a start away from it, so that a run
+     * shows θ being found rather than kept.
+     */
+    default double[] thetaInit() {
+        return null;
+    }
+
     /** True θ of the synthetic task, in the order of theta(). */
     double[] thetaStar();
 

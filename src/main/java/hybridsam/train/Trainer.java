@@ -152,11 +152,14 @@ public final class Trainer {
         return dot / Math.sqrt(a * b);
     }
 
-    /** The θ measures a record gets: the relative error where θ* is known, and the cosine where θ is up to scale. */
+    /**
+     * The θ measures a record gets where θ* is known: the relative error, or for a θ known only
+     * up to scale the cosine instead (method.md §3).
+     */
     private void putThetaMeasures(Map<String, Object> rec, double[] theta) {
         if (plan.thetaStar() == null) return;
-        rec.put("theta_error", thetaError(theta, plan.thetaStar()));
         if (plan.thetaUpToScale()) rec.put("theta_cosine", thetaCosine(theta, plan.thetaStar()));
+        else rec.put("theta_error", thetaError(theta, plan.thetaStar()));
     }
 
     /** Runs (or continues, when resume is given) the training and returns the results per replica. */
@@ -230,7 +233,7 @@ public final class Trainer {
             }
             if (r == 0) {
                 progress.epoch(epoch, plan.epochs(), lossSum[r] / n, valid, theta,
-                        plan.thetaStar() == null ? Double.NaN : thetaError(theta, plan.thetaStar()),
+                        plan.thetaStar() == null || plan.thetaUpToScale() ? Double.NaN : thetaError(theta, plan.thetaStar()),
                         plan.thetaStar() == null || !plan.thetaUpToScale() ? Double.NaN : thetaCosine(theta, plan.thetaStar()));
             }
         }
@@ -321,7 +324,10 @@ public final class Trainer {
             Map<String, Object> fin = new LinkedHashMap<>();
             fin.put("theta", theta);
             putThetaMeasures(fin, theta);
-            if (plan.thetaMn() != null) fin.put("theta_mn_error", thetaError(theta, plan.thetaMn()));
+            if (plan.thetaMn() != null) {
+                if (plan.thetaUpToScale()) fin.put("theta_mn_cosine", thetaCosine(theta, plan.thetaMn()));
+                else fin.put("theta_mn_error", thetaError(theta, plan.thetaMn()));
+            }
             fin.put("valid_mse", Double.isFinite(bestValid[r]) ? bestValid[r] : null);  // null: diverged before a valid epoch
             fin.put("test_mse", test.mse());
             fin.put("test_mse_science_only", test.scienceOnlyMse());

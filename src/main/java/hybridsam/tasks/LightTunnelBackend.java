@@ -1,0 +1,291 @@
+package hybridsam.tasks;
+
+import hybridsam.cpu.CpuBackend;
+import hybridsam.cpu.CpuCorrector;
+import hybridsam.cpu.CpuOdeBackend;
+import hybridsam.model.ConvShape;
+import hybridsam.model.Split;
+import hybridsam.model.ThetaSpec;
+import hybridsam.train.TrainingEngine;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Loss, gradient and metrics of the light-tunnel hybrid ({@link LightTunnelHybrid}) on the CPU,
+ * for K replicas at once.
+ *
+ * <p>Loss: the pixel mean squared error over all 3·H·W values of every image of the minibatch,
+ * L = Σ (ŷ − y)² / (B · 3 · H · W). Its gradient is exact: the network's weights through
+ * {@link CpuCorrector}'s backward pass; S through F2's vector-Jacobian product
+ * ({@link LightTunnelModel#vjpS}) of the cotangent of the F2 image, which is the loss's own
+ * (ŷ contains F2 directly) plus the network's input gradient on its three F2 channels (the net
+ * reads the F2 image); then the chain rule through θ's box transform ({@link ThetaSpec#derivative}).
+ *
+ * <p>A minibatch is cut into chunks of one vector of samples ({@link CpuOdeBackend#vectorLength()},
+ * the convolutional loops' chunk), a layout that depends on the batch size only; a last chunk with
+ * fewer samples fills its spare lanes with its first sample and leaves them out of every sum. Each
+ * chunk's partial sums land in their own slot and are added in chunk order, so losses and gradients
+ * are bit for bit the same with any number of threads.
+ *
+ * <p>Network share ({@link #evaluate}): per image, ‖net‖ / (‖F2‖ + ‖net‖) with L2 norms over its
+ * 3·H·W values (0 when both are zero), averaged over images.
+ */
+public final class LightTunnelBackend implements CpuBackend {
+
+    private final LightTunnelHybrid model;
+    private final int threads;
+    private final ExecutorService pool;
+    private final ThreadLocal<Workspace> workspace;
+
+    public LightTunnelBackend(LightTunnelHybrid model, int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
+        this.model = model;
+        this.threads = threads;
+        this.workspace = ThreadLocal.withInitial(() -> new Workspace(model));
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "hybridsam-cpu");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public LightTunnelHybrid model() {
+        return model;
+    }
+
+    @Override
+    public int threads() {
+        return threads;
+    }
+
+    /** Samples per chunk: one vector. */
+    public static int chunk() {
+        return CpuOdeBackend.vectorLength();
+    }
+
+    /** One worker thread's buffers for a chunk of C samples, laid out x[d·C + c]. */
+    private static final class Workspace {
+        final LightTunnelHybrid model;
+        final ConvShape net;
+        final CpuCorrector corrector;
+        final int C, H, W, cells, imageSize;
+        final float[] x, tape, out, gOut, gIn, gF2, gNn;
+        final double[] theta = new double[9], a = new double[3], gS = new double[9];
+        final int[] sample;
+        int n;
+
+        Workspace(LightTunnelHybrid model) {
+            this.model = model;
+            this.net = model.net();
+            this.C = CpuOdeBackend.vectorLength();
+            this.corrector = CpuCorrector.of(net, C);
+            this.H = net.height();
+            this.W = net.width();
+            this.cells = H * W;
+            this.imageSize = 3 * cells;
+            x = new float[LightTunnelHybrid.NET_INPUTS * cells * C];
+            tape = new float[corrector.tapeFloats()];
+            out = new float[imageSize * C];
+            gOut = new float[imageSize * C];
+            gIn = new float[LightTunnelHybrid.NET_INPUTS * cells * C];
+            gF2 = new float[imageSize * C];
+            gNn = new float[net.parameterCount()];
+            sample = new int[C];
+        }
+
+        /**
+         * Fills the network input for samples idx[off .. off+n) (spare lanes repeat the first) and
+         * runs the net when useNet (else out stays zero). The F2 image is x's first 3·H·W·C values.
+         */
+        void forward(float[] params, int pOff, LightTunnelSplit data, int[] idx, int off, int n, boolean useNet) {
+            this.n = n;
+            ThetaSpec spec = model.thetaSpec();
+            for (int i = 0; i < 9; i++) theta[i] = spec.toPhysical(i, params[pOff + i]);
+            float[] mask = model.mask();
+            float[] inputs = data.inputs();
+            for (int c = 0; c < C; c++) {
+                int s = idx[off + (c < n ? c : 0)];
+                sample[c] = s;
+                int in = data.inputOffset(s);
+                LightTunnelModel.renderInto(x, c, C, H, W, mask, theta, 0, inputs, in);
+                for (int k = 0; k < 5; k++) {
+                    float v = k < 3 ? (float) (inputs[in + k] / 255.0)
+                            : (float) (inputs[in + k] / LightTunnelHybrid.ANGLE_SCALE);
+                    int base = ((3 + k) * cells) * C + c;
+                    for (int p = 0; p < cells; p++) x[base + p * C] = v;
+                }
+            }
+            if (useNet) corrector.forward(params, pOff + model.nnOffset(), x, 0, tape, 0, out);
+            else Arrays.fill(out, 0f);
+        }
+
+        /** Σ (ŷ − y)² over the chunk's n samples; with weight > 0 also gOut = 2 · weight · (ŷ − y) (0 in spare lanes). */
+        double squaredError(LightTunnelSplit data, float weight) {
+            float[] images = data.images();
+            double sq = 0;
+            for (int c = 0; c < C; c++) {
+                if (c >= n) {
+                    if (weight > 0) for (int d = 0; d < imageSize; d++) gOut[d * C + c] = 0f;
+                    continue;
+                }
+                int img = data.imageOffset(sample[c]);
+                for (int d = 0; d < imageSize; d++) {
+                    float pred = x[d * C + c] + out[d * C + c];
+                    double e = (double) pred - images[img + d];
+                    sq += e * e;
+                    if (weight > 0) gOut[d * C + c] = (float) (2.0 * weight * e);
+                }
+            }
+            return sq;
+        }
+
+        /** After forward and squaredError(weight &gt; 0): gNn and gS (w.r.t. physical S) of the chunk. */
+        void backward(float[] params, int pOff, LightTunnelSplit data) {
+            corrector.clearGradient();
+            corrector.backward(params, pOff + model.nnOffset(), x, 0, tape, 0, gOut, gIn);
+            corrector.reduce(gNn, 0);
+            int f2 = imageSize * C;
+            for (int i = 0; i < f2; i++) gF2[i] = gOut[i] + gIn[i];
+            Arrays.fill(gS, 0.0);
+            for (int c = 0; c < n; c++) {
+                LightTunnelModel.vjpS(gF2, c, C, H, W, model.mask(), theta, 0, data.inputs(),
+                        data.inputOffset(sample[c]), gS, 0);
+            }
+        }
+
+        /** Σ over the chunk's images of ‖net‖ / (‖F2‖ + ‖net‖). */
+        double shareSum() {
+            double sum = 0;
+            for (int c = 0; c < n; c++) {
+                double ns = 0, nl = 0;
+                for (int d = 0; d < imageSize; d++) {
+                    double f = x[d * C + c], g = out[d * C + c];
+                    ns += f * f;
+                    nl += g * g;
+                }
+                double a = Math.sqrt(ns), b = Math.sqrt(nl);
+                sum += a + b > 0 ? b / (a + b) : 0;
+            }
+            return sum;
+        }
+    }
+
+    private static final class Partial {
+        double sq;
+        float[] gNn;
+        double[] gS;
+    }
+
+    @Override
+    public void lossAndGradient(int K, float[] params, Split split, int[] batch, int B, float[] grads, double[] losses) {
+        LightTunnelSplit data = (LightTunnelSplit) split;
+        int P = model.parameterCount();
+        int nTheta = model.thetaCount();
+        int chunk = chunk();
+        int nChunks = (B + chunk - 1) / chunk;
+        int imageSize = 3 * model.height() * model.width();
+        float weight = (float) (1.0 / ((double) B * imageSize));
+        List<Callable<Partial>> tasks = new ArrayList<>();
+        for (int r = 0; r < K; r++) {
+            for (int ci = 0; ci < nChunks; ci++) {
+                final int pOff = r * P, off = r * B + ci * chunk, n = Math.min(chunk, B - ci * chunk);
+                tasks.add(() -> {
+                    Workspace w = workspace.get();
+                    w.forward(params, pOff, data, batch, off, n, true);
+                    Partial p = new Partial();
+                    p.sq = w.squaredError(data, weight);
+                    w.backward(params, pOff, data);
+                    p.gNn = w.gNn.clone();
+                    p.gS = w.gS.clone();
+                    return p;
+                });
+            }
+        }
+        List<Partial> parts = runAll(tasks);
+        ThetaSpec spec = model.thetaSpec();
+        for (int r = 0; r < K; r++) {
+            double sq = 0;
+            double[] gS = new double[nTheta];
+            int g = r * P;
+            Arrays.fill(grads, g, g + P, 0f);
+            for (int ci = 0; ci < nChunks; ci++) {
+                Partial p = parts.get(r * nChunks + ci);
+                sq += p.sq;
+                for (int i = 0; i < nTheta; i++) gS[i] += p.gS[i];
+                for (int i = 0; i < p.gNn.length; i++) grads[g + nTheta + i] += p.gNn[i];
+            }
+            for (int i = 0; i < nTheta; i++) grads[g + i] = (float) (gS[i] * spec.derivative(i, params[g + i]));
+            losses[r] = sq * weight;
+        }
+    }
+
+    @FunctionalInterface
+    private interface ChunkSum {
+        double over(Workspace w, int[] idx, int off, int n);
+    }
+
+    /** Σ over every sample of the split, chunk by chunk in parallel, added in chunk order. */
+    private double sumOverSplit(LightTunnelSplit data, ChunkSum f) {
+        int chunk = chunk();
+        int[] idx = new int[data.count()];
+        for (int i = 0; i < idx.length; i++) idx[i] = i;
+        List<Callable<Double>> tasks = new ArrayList<>();
+        for (int off = 0; off < idx.length; off += chunk) {
+            final int o = off, n = Math.min(chunk, idx.length - off);
+            tasks.add(() -> f.over(workspace.get(), idx, o, n));
+        }
+        double sum = 0;
+        for (double s : runAll(tasks)) sum += s;
+        return sum;
+    }
+
+    @Override
+    public double meanSquaredError(float[] params, int pOff, Split split, boolean useNet) {
+        LightTunnelSplit data = (LightTunnelSplit) split;
+        double sq = sumOverSplit(data, (w, idx, o, n) -> {
+            w.forward(params, pOff, data, idx, o, n, useNet);
+            return w.squaredError(data, 0f);
+        });
+        return sq / ((double) data.count() * data.imageSize());
+    }
+
+    @Override
+    public TrainingEngine.Metrics evaluate(float[] params, int pOff, Split split) {
+        LightTunnelSplit data = (LightTunnelSplit) split;
+        double share = sumOverSplit(data, (w, idx, o, n) -> {
+            w.forward(params, pOff, data, idx, o, n, true);
+            return w.shareSum();
+        }) / data.count();
+        return new TrainingEngine.Metrics(meanSquaredError(params, pOff, data, true),
+                meanSquaredError(params, pOff, data, false), share);
+    }
+
+    private <T> List<T> runAll(List<Callable<T>> tasks) {
+        try {
+            List<T> out = new ArrayList<>(tasks.size());
+            for (Future<T> f : pool.invokeAll(tasks)) out.add(f.get());
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error er) throw er;
+            throw new IllegalStateException(c);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}
