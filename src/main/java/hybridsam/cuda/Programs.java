@@ -38,12 +38,39 @@ final class Programs {
 
     /** Whether a program runs a hybrid that is not an ODE hybrid: empty, or the reason. */
     static Optional<String> supports(Hybrid model) {
+        Optional<Hybrid> task = onDevice(model);
+        if (task.isEmpty()) return Optional.of(translationRefused(model));
+        if (task.get() != model) return supports(task.get());
         if (model instanceof LightHybrid || model instanceof WindHybrid) return Optional.empty();
         return Optional.of("the CUDA backend has no gradient program for " + model.getClass().getSimpleName());
     }
 
+    /**
+     * The model a program runs for a task's hybrid (the model itself when it is not a task's):
+     * empty when the task's hybrid has a shape the programs do not take.
+     */
+    private static Optional<Hybrid> onDevice(Hybrid model) {
+        try {
+            Hybrid d = TaskModels.onDevice(model);
+            return Optional.of(d == null ? model : d);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String translationRefused(Hybrid model) {
+        try {
+            TaskModels.onDevice(model);
+            return "";
+        } catch (IllegalArgumentException e) {
+            return "the CUDA backend cannot run this " + model.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+    }
+
     /** The program of a model that {@link CudaTrainingEngine#supports(Hybrid)} accepts. */
     static Program forModel(Hybrid model) {
+        Optional<Hybrid> task = onDevice(model);
+        if (task.isPresent() && task.get() != model) return forModel(task.get());
         if (model instanceof OdeHybrid ode) return ode(ode);
         if (model instanceof LightHybrid light) return convolutional(light, (s, K, conv) -> new LightTunnelGradient(s, light, K, conv));
         if (model instanceof WindHybrid wind) {
@@ -54,6 +81,8 @@ final class Programs {
 
     /** The CPU backend that evaluates the model for an engine that was given none. */
     static CpuBackend cpu(Hybrid model, int threads) {
+        CpuBackend task = TaskModels.cpu(model, threads);
+        if (task != null) return task;
         if (model instanceof OdeHybrid ode) return new CpuOdeBackend(ode, threads);
         throw new IllegalArgumentException("no CPU backend known for " + model.getClass().getSimpleName() + "; pass one");
     }
