@@ -17,6 +17,7 @@
 #define HS_BLOCK 256       // block size of the reduction kernels (their shared arrays)
 #define HS_MAX_THETA 4     // θ components a scientific model may have
 #define HS_D 2             // state dimension of the ODE tasks (pendulum, duffing)
+#define HS_LT_INPUTS 5     // light-tunnel inputs per sample: R, G, B, pol_1, pol_2 (lighttunnel.cu)
 
 // The enums below are the one source of the ids Java passes (build.sh lists them in
 // kernels.constants; hybridsam.cuda.KernelConstants maps the Java enums onto them by name).
@@ -32,6 +33,9 @@ enum {
     HS_CFG_METHOD = 0, HS_CFG_PERTURB_OFF, HS_CFG_GRAD_FROM, HS_CFG_RHO, HS_CFG_SIGMA, HS_CFG_LAMBDA,
     HS_CFG_ETA, HS_CFG_L2, HS_CFG_CLIP, HS_CFG_LR_THETA, HS_CFG_LR_NN, HS_CFG_DECAY, HS_CFG_N
 };
+
+// The wind-tunnel task's constants as wind.cu reads them: double wc[HS_WT_N] (WindTunnelGradient).
+enum { HS_WT_OMEGA_MAX = 0, HS_WT_S_MAX, HS_WT_HATCH_MAX, HS_WT_LOAD_MIN, HS_WT_C_RANGE, HS_WT_FAN_SCALE, HS_WT_P_SCALE, HS_WT_N };
 
 __device__ __forceinline__ bool hs_perturbs(int m) {
     return m == HS_SAM || m == HS_ASAM || m == HS_FSAM;

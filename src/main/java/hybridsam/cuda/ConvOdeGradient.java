@@ -32,7 +32,7 @@ import java.util.Optional;
  * residuals ((frames − 1)·KDB) and, per stage slot (4S), the layer inputs: y (KDB), then each hidden
  * layer's activations (B·K·channels·H·W).
  */
-public final class ConvOdeGradient {
+public final class ConvOdeGradient implements DeviceGradient {
     private final Device dev;
     private final GridHybrid model;
     private final ConvOps conv;
@@ -102,6 +102,54 @@ public final class ConvOdeGradient {
 
     public GridHybrid model() {
         return model;
+    }
+
+    /** The training split on the device, once uploaded, and the ODE hybrid it checks the split against. */
+    private OdeData data;
+    private OdeHybrid source;
+
+    /** As {@link #ConvOdeGradient(DeviceScope, GridHybrid, int, ConvOps)} for the ODE hybrid it was made from (whose split it uploads). */
+    ConvOdeGradient(DeviceScope scope, OdeHybrid model, int K, ConvOps conv) {
+        this(scope, grid(model), K, conv);
+        this.source = model;
+    }
+
+    @Override
+    public void upload(DeviceScope scope, hybridsam.model.Split train) {
+        if (source == null) throw new IllegalStateException("made from a GridHybrid alone: pass observations to gradient(...) directly");
+        data = OdeData.upload(scope, train, source);
+    }
+
+    @Override
+    public int count() {
+        return OdeData.required(data).count();
+    }
+
+    @Override
+    public long workspaceFloats(int B) {
+        return workspaceFloats(model, K, B, OdeData.required(data).frames());
+    }
+
+    @Override
+    public float lossWeight(int B) {
+        return lossWeight(model, B, OdeData.required(data).frames());
+    }
+
+    @Override
+    public void gradient(DeviceBuffer params, DeviceBuffer batch, int B, DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq,
+                         DeviceBuffer grad) {
+        OdeData d = OdeData.required(data);
+        gradient(params, d.obs(), d.frames(), batch, B, ws, sq, grad);
+    }
+
+    @Override
+    public String networkEngine() {
+        return conv.describe();
+    }
+
+    @Override
+    public boolean warmsUpOutsideCapture() {
+        return !(conv instanceof KernelConvOps);
     }
 
     /** The loss weight 1 / (B · (frames − 1) · D), rounded as the CPU backend rounds it. */

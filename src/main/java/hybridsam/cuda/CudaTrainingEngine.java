@@ -1,9 +1,12 @@
 package hybridsam.cuda;
 
+import hybridsam.cpu.CpuBackend;
 import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.model.ConvShape;
+import hybridsam.model.Hybrid;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
+import hybridsam.model.Split;
 import hybridsam.train.LossTally;
 import hybridsam.train.Method;
 import hybridsam.train.OptimizerState;
@@ -16,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The rules of method.md §2 for an ODE hybrid (pendulum, duffing with an MLP corrector;
@@ -40,15 +44,16 @@ import java.util.Optional;
  */
 public final class CudaTrainingEngine implements TrainingEngine {
     private final Device dev;
-    private final OdeHybrid model;
-    private final Sequences train;
+    private final Hybrid model;
+    /** Samples of the training split (what batch indices run over). */
+    private final int trainCount;
     private final int K, P, nTheta;
     private final boolean anyPerturbs, anyL2, anyFsam;
     private final DeviceScope scope;
     private final StepKernels kernels;
-    private final DeviceBuffer params, adamM, adamV, avg, grad, grad2, eps, saved, cfg, obs, loss,
+    private final DeviceBuffer params, adamM, adamV, avg, grad, grad2, eps, saved, cfg, loss,
             partial, perturbNorm, gradNorm, stepCount;
-    private final CpuOdeBackend evaluator;
+    private final CpuBackend evaluator;
     private final DeviceLossTally tally;
     /** Most batch sizes with a captured graph; one more drops them all and starts over. */
     static final int MAX_GRAPHS = 8;
@@ -59,10 +64,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
     private int captures;
     private Captured current;
     private JCudaDevice ownedDevice;
-    /** The layer-wise gradient path (CUBLAS, CUDNN, or KERNELS through KernelDenseOps in tests); null: the rollout kernels. */
-    private final LayerwiseGradient layerwise;
-    /** The convolutional gradient program (a ConvShape corrector on reaction-diffusion); null for MLP correctors. */
-    private final ConvOdeGradient convolutional;
+    /** The gradient program: the rollout kernels, the layer-wise path, the convolutional ODE program, or a task's own. */
+    private final DeviceGradient program;
     private final NnEngine nnEngine;
 
     /** An engine on GPU `ordinal` that owns its device: closing the engine releases the GPU. */
@@ -74,9 +77,35 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** As {@link #onGpu(int, OdeHybrid, Sequences, RuleConfig[], float[])} with the corrector on the given engine. */
     public static CudaTrainingEngine onGpu(int ordinal, OdeHybrid model, Sequences train, RuleConfig[] rules,
                                            float[] initialParams, NnEngine engine) {
-        JCudaDevice device = JCudaDevice.open(ordinal);
+        return onGpu(ordinal, (Hybrid) model, train, rules, initialParams, engine);
+    }
+
+    /**
+     * An engine on GPU `ordinal` for any hybrid {@link #supports} accepts, its networks on the given
+     * engine, evaluation on the model's CPU backend (made by the engine's program for the model:
+     * CpuOdeBackend for an ODE hybrid, the task's backend otherwise). Closing the engine releases the GPU.
+     */
+    public static CudaTrainingEngine onGpu(int ordinal, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams,
+                                           NnEngine engine) {
+        return onGpu(ordinal, model, train, rules, initialParams, engine, null);
+    }
+
+    /**
+     * As {@link #onGpu(int, Hybrid, Split, RuleConfig[], float[], NnEngine)} with evaluation on the given
+     * CPU backend of the model (owned: the engine closes it, also when it fails to start); null: the
+     * engine makes one.
+     */
+    public static CudaTrainingEngine onGpu(int ordinal, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams,
+                                           NnEngine engine, CpuBackend evaluator) {
+        JCudaDevice device;
         try {
-            CudaTrainingEngine e = new CudaTrainingEngine(device, model, train, rules, initialParams, engine);
+            device = JCudaDevice.open(ordinal);
+        } catch (RuntimeException e) {
+            if (evaluator != null) evaluator.close();
+            throw e;
+        }
+        try {
+            CudaTrainingEngine e = new CudaTrainingEngine(device, model, train, rules, initialParams, engine, evaluator);
             e.ownedDevice = device;
             return e;
         } catch (RuntimeException e) {
@@ -92,7 +121,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** An engine whose gradients run through the given rollout kernel (FUSED only where it applies). */
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                               StepKernels.Rollout rollout) {
-        this(device, model, train, rules, initialParams, rollout, null, null, NnEngine.KERNELS);
+        this(device, model, train, rules, initialParams, null, odeProgram(model, rules.length, rollout, null, null),
+                NnEngine.KERNELS, null);
     }
 
     /**
@@ -104,19 +134,69 @@ public final class CudaTrainingEngine implements TrainingEngine {
      */
     public CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                               NnEngine engine) {
+        this(device, (Hybrid) model, train, rules, initialParams, engine, null);
+    }
+
+    /**
+     * An engine for any hybrid {@link #supports} accepts, with its networks on the given engine
+     * (refusals are ConfigExceptions naming the reason) and evaluation on the given CPU backend of
+     * the model (owned: closed with the engine, and when the engine fails to start); null: the
+     * engine makes one (CpuOdeBackend for an ODE hybrid, the task's own otherwise).
+     */
+    public CudaTrainingEngine(Device device, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams,
+                              NnEngine engine, CpuBackend evaluator) {
+        this(device, model, train, rules, initialParams, engine, evaluator, Programs.forModel(checkedOrClose(model, rules, initialParams,
+                evaluator)));
+    }
+
+    private CudaTrainingEngine(Device device, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams,
+                               NnEngine engine, CpuBackend evaluator, Programs.Program program) {
         // the inputs are checked before a library handle is made, so that a refusal leaks none
-        this(device, checked(model, train, rules, initialParams), train, rules, initialParams,
-                StepKernels.defaultRollout(model), denseFor(engine, device, model), convFor(engine, device, model), engine);
+        this(device, model, train, rules, initialParams, openLibrary(program, engine, device, rules.length, evaluator), engine,
+                evaluator);
+    }
+
+    private CudaTrainingEngine(Device device, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams,
+                               Programs.Opened opened, NnEngine engine, CpuBackend evaluator) {
+        this(device, model, train, rules, initialParams, opened.library(), opened.program(), engine, evaluator);
+    }
+
+    private static Hybrid checkedOrClose(Hybrid model, RuleConfig[] rules, float[] initialParams, CpuBackend evaluator) {
+        try {
+            supports(model).ifPresent(why -> {
+                throw new IllegalArgumentException(why);
+            });
+            if (initialParams.length != rules.length * model.parameterCount()) {
+                throw new IllegalArgumentException("expected " + rules.length + " x " + model.parameterCount() + " parameters, got "
+                        + initialParams.length);
+            }
+            return model;
+        } catch (RuntimeException e) {
+            if (evaluator != null) evaluator.close();
+            throw e;
+        }
+    }
+
+    private static Programs.Opened openLibrary(Programs.Program program, NnEngine engine, Device device, int K,
+                                                CpuBackend evaluator) {
+        try {
+            return program.open(engine, device, K);
+        } catch (RuntimeException e) {
+            if (evaluator != null) evaluator.close();
+            throw e;
+        }
     }
 
     /** Whether the engine can run the model with this corrector engine: empty, or the reason it cannot. */
     public static Optional<String> supports(OdeHybrid model, NnEngine engine) {
+        return supports((Hybrid) model, engine);
+    }
+
+    /** Whether the engine can run the model with its networks on this engine: empty, or the reason it cannot. */
+    public static Optional<String> supports(Hybrid model, NnEngine engine) {
         Optional<String> why = supports(model);
         if (why.isPresent()) return why;
-        if (model.corrector() instanceof ConvShape && engine == NnEngine.CUBLAS) {
-            return Optional.of("cublas has no convolutions; use --nn-engine kernels or cudnn");
-        }
-        return Optional.empty();
+        return Programs.forModel(model).refuses(engine);
     }
 
     /**
@@ -129,33 +209,53 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return Optional.of(model.corrector() instanceof ConvShape ? grid.get() : mlp.get());
     }
 
-    private static OdeHybrid checked(OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams) {
-        supports(model).ifPresent(why -> {
-            throw new IllegalArgumentException(why);
-        });
-        if (initialParams.length != rules.length * model.parameterCount()) {
-            throw new IllegalArgumentException("expected " + rules.length + " x " + model.parameterCount() + " parameters, got "
-                    + initialParams.length);
-        }
-        if (train.dim() != model.stateDim()) throw new IllegalArgumentException("data and model differ in state dimension");
-        return model;
+    /** Whether some gradient program of this backend runs the model: empty when one does, else the reason in words. */
+    public static Optional<String> supports(Hybrid model) {
+        if (model instanceof OdeHybrid ode) return supports(ode);
+        return Programs.supports(model);
     }
 
     /** The layer-wise path with the given dense layers (owned: closed with the engine); for tests with KernelDenseOps. */
     CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                        DenseOps dense) {
-        this(device, model, train, rules, initialParams, StepKernels.Rollout.PER_THREAD, dense, null, NnEngine.KERNELS);
+        this(device, model, train, rules, initialParams, dense,
+                odeProgram(model, rules.length, StepKernels.Rollout.PER_THREAD, dense, null), NnEngine.KERNELS, null);
     }
 
     /** The convolutional path with the given convolutions (owned: closed with the engine); for tests. */
     CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
                        ConvOps conv) {
-        this(device, model, train, rules, initialParams, null, null, conv, NnEngine.KERNELS);
+        this(device, model, train, rules, initialParams, conv, odeProgram(model, rules.length, null, null, conv),
+                NnEngine.KERNELS, null);
+    }
+
+    /** A task's program with the given convolutions (owned: closed with the engine); for tests. */
+    CudaTrainingEngine(Device device, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams, ConvOps conv,
+                       CpuBackend evaluator) {
+        this(device, model, train, rules, initialParams, conv,
+                Programs.forModel(checkedOrClose(model, rules, initialParams, evaluator)).program(conv, rules.length),
+                NnEngine.KERNELS, evaluator);
+    }
+
+    /**
+     * The gradient program of an ODE hybrid: the convolutional one when given its convolutions, the
+     * layer-wise path when given dense layers, else the rollout kernels.
+     */
+    static Function<DeviceScope, DeviceGradient> odeProgram(OdeHybrid model, int K, StepKernels.Rollout rollout, DenseOps dense,
+                                                            ConvOps conv) {
+        if (conv != null) return s -> new ConvOdeGradient(s, model, K, conv);
+        if (dense != null) return s -> new LayerwiseGradient(s, model, K, dense);
+        return s -> new RolloutGradient(new StepKernels(s, model, K, rollout), model, K);
     }
 
     /** The convolutions of a convolutional corrector's engine; null for a model the MLP programs run. */
-    private static ConvOps convFor(NnEngine engine, Device device, OdeHybrid model) {
+    static ConvOps convFor(NnEngine engine, Device device, OdeHybrid model) {
         if (ConvOdeGradient.supports(model).isPresent()) return null;
+        return convolutions(engine, device);
+    }
+
+    /** The convolutions of an engine on the device; refusals are ConfigExceptions naming the reason. */
+    static ConvOps convolutions(NnEngine engine, Device device) {
         switch (engine) {
             case KERNELS:
                 return new KernelConvOps(device);
@@ -173,7 +273,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
     }
 
     /** The dense layers of an MLP corrector's layer-wise path; null for the rollout kernels and for convolutional correctors. */
-    private static DenseOps denseFor(NnEngine engine, Device device, OdeHybrid model) {
+    static DenseOps denseFor(NnEngine engine, Device device, OdeHybrid model) {
         if (StepKernels.supports(model).isPresent()) return null;
         switch (engine) {
             case KERNELS:
@@ -197,33 +297,37 @@ public final class CudaTrainingEngine implements TrainingEngine {
         }
     }
 
-    private CudaTrainingEngine(Device device, OdeHybrid model, Sequences train, RuleConfig[] rules, float[] initialParams,
-                               StepKernels.Rollout rollout, DenseOps dense, ConvOps conv, NnEngine nnEngine) {
+    /**
+     * The engine: exactly one gradient program (made by programFor in the engine's scope, after the
+     * library its networks run on, which the scope owns) and the rule kernels after it.
+     */
+    private CudaTrainingEngine(Device device, Hybrid model, Split train, RuleConfig[] rules, float[] initialParams,
+                               AutoCloseable library, Function<DeviceScope, DeviceGradient> programFor, NnEngine nnEngine,
+                               CpuBackend evaluator) {
         this.dev = device;
         this.nnEngine = nnEngine;
         this.model = model;
-        this.train = train;
         this.K = rules.length;
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
-        // exactly one gradient program: the convolutional one when given its convolutions, else the MLP kernels
-        if (conv != null) ConvOdeGradient.grid(model);
-        else StepKernels.modelId(model);
-        if (initialParams.length != K * P) {
-            throw new IllegalArgumentException("expected " + K + " x " + P + " parameters, got " + initialParams.length);
-        }
-        if (train.dim() != model.stateDim()) throw new IllegalArgumentException("data and model differ in state dimension");
         anyPerturbs = Arrays.stream(rules).anyMatch(r -> r.method().perturbs());
         anyL2 = Arrays.stream(rules).anyMatch(r -> r.method() == Method.L2);
         anyFsam = Arrays.stream(rules).anyMatch(r -> r.method() == Method.FSAM);
         long n = (long) K * P;
-        DeviceScope s = new DeviceScope(device);
-        if (dense != null) s.own(dense);
-        if (conv != null) s.own(conv);
+        DeviceScope s;
         try {
-            kernels = conv != null ? StepKernels.rulesOnly(s, K, P, nTheta) : new StepKernels(s, model, K, rollout);
-            layerwise = dense == null ? null : new LayerwiseGradient(s, model, K, dense);
-            convolutional = conv == null ? null : new ConvOdeGradient(s, ConvOdeGradient.grid(model), K, conv);
+            if (initialParams.length != K * P) {
+                throw new IllegalArgumentException("expected " + K + " x " + P + " parameters, got " + initialParams.length);
+            }
+            s = new DeviceScope(device);
+        } catch (RuntimeException e) {
+            closeQuietly(e, library, evaluator);
+            throw e;
+        }
+        if (library != null) s.own(library);
+        try {
+            program = programFor.apply(s);
+            kernels = program instanceof RolloutGradient rg ? rg.kernels() : StepKernels.rulesOnly(s, K, P, nTheta);
             params = s.floats(n);
             adamM = s.floats(n);
             adamV = s.floats(n);
@@ -233,7 +337,6 @@ public final class CudaTrainingEngine implements TrainingEngine {
             eps = s.floats(n);
             saved = s.floats(n);
             cfg = s.doubles((long) K * StepKernels.CFG_N);
-            obs = s.floats(train.obs().length);
             loss = s.doubles(K);
             partial = s.doubles((long) K * kernels.normBlocks());
             perturbNorm = s.doubles(K);
@@ -241,20 +344,34 @@ public final class CudaTrainingEngine implements TrainingEngine {
             stepCount = s.ints(1);
             tally = new DeviceLossTally(s, kernels, K);
             device.upload(cfg, StepKernels.ruleTable(rules, nTheta));
-            device.upload(obs, train.obs());
+            program.upload(s, train);
+            trainCount = program.count();
             load(OptimizerState.fresh(initialParams));
         } catch (RuntimeException e) {
-            s.close();
+            closeQuietly(e, s, evaluator);
             throw e;
         }
         scope = s;
         cacheScope = new DeviceScope(device);
-        evaluator = new CpuOdeBackend(model, Math.max(1, Runtime.getRuntime().availableProcessors()));
+        this.evaluator = evaluator != null ? evaluator
+                : Programs.cpu(model, Math.max(1, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** Closes what a failed start leaves, each whatever the others throw, adding their failures to e. */
+    private static void closeQuietly(RuntimeException e, AutoCloseable... owned) {
+        for (AutoCloseable c : owned) {
+            if (c == null) continue;
+            try {
+                c.close();
+            } catch (Exception x) {
+                e.addSuppressed(x);
+            }
+        }
     }
 
     @Override
     public String describe() {
-        String on = layerwise != null ? layerwise.dense().describe() : convolutional != null ? convolutional.conv().describe() : null;
+        String on = program.networkEngine();
         return "cuda (" + dev.describe() + (on == null ? "" : ", corrector on " + on) + ")";
     }
 
@@ -265,7 +382,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     /** Whether the gradients run through the layer-wise path (dense layers through a {@link DenseOps}). */
     public boolean layerwise() {
-        return layerwise != null;
+        return program instanceof LayerwiseGradient;
     }
 
     @Override
@@ -293,7 +410,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     /** Whether the gradients run through the convolutional program ({@link ConvOdeGradient}). */
     public boolean convolutional() {
-        return convolutional != null;
+        return program instanceof ConvOdeGradient;
     }
 
     /** Bytes of device memory a step of the convolutional path needs for batch size B. */
@@ -301,7 +418,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
         return 4L * (ConvOdeGradient.workspaceFloats(ConvOdeGradient.grid(model), K, B, frames) + 1 + (long) K * B) + 8L * K * B;
     }
 
-    /** The gradient kernel this engine runs; null on the convolutional path. */
+    /** The gradient kernel this engine runs; null on the layer-wise and convolutional paths and for tasks' own programs. */
     public StepKernels.Rollout rollout() {
         return kernels.rollout();
     }
@@ -332,26 +449,14 @@ public final class CudaTrainingEngine implements TrainingEngine {
     private Captured capture(int B) {
         Workspace w = null;
         for (Workspace x : workspaces) if (x.B() >= B && (w == null || x.B() < w.B())) w = x;
-        int frames = train.frames();
         DeviceBuffer b = cacheScope.ints((long) K * B);
-        if (w == null && layerwise != null) {
-            w = new Workspace(B, cacheScope.floats(LayerwiseGradient.workspaceFloats(model, K, B, frames)),
-                    cacheScope.floats(1), cacheScope.doubles((long) K * B));
-            workspaces.add(w);
-        } else if (w == null && convolutional != null) {
-            w = new Workspace(B, cacheScope.floats(ConvOdeGradient.workspaceFloats(convolutional.model(), K, B, frames)),
-                    cacheScope.floats(1), cacheScope.doubles((long) K * B));
-            workspaces.add(w);
-        } else if (w == null) {
-            StepKernels.Rollout ro = kernels.rollout();
-            w = new Workspace(B, cacheScope.floats(StepKernels.workspaceFloats(ro, model, K, B, frames)),
-                    cacheScope.floats(StepKernels.gradientRowsFloats(ro, model, K, B)),
-                    cacheScope.doubles((long) K * StepKernels.lossRows(ro, B)));
+        if (w == null) {
+            w = new Workspace(B, cacheScope.floats(program.workspaceFloats(B)), cacheScope.floats(program.gradientRowsFloats(B)),
+                    cacheScope.doubles((long) K * program.lossRows(B)));
             workspaces.add(w);
         }
         Workspace ws = w;
-        if ((layerwise != null && !(layerwise.dense() instanceof KernelDenseOps))
-                || (convolutional != null && !(convolutional.conv() instanceof KernelConvOps))) {
+        if (program.warmsUpOutsideCapture()) {
             // one gradient outside the capture (into the scratch grad2, on valid indices), so that a
             // library's first calls (its module loading, lazy set-up) do not happen inside it
             dev.upload(b, new int[K * B]);
@@ -376,12 +481,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
 
     /** One step of every replica's rule, in method.md §2's order, as device launches only. */
     private void enqueueStep(int B, DeviceBuffer batch, Workspace w) {
-        int frames = train.frames();
-        DeviceBuffer sq = w.sq();
         gradient(B, batch, w, grad);
-        if (layerwise != null) kernels.loss(sq, B, StepKernels.lossWeight(model, B, frames), loss);
-        else if (convolutional != null) kernels.loss(sq, B, ConvOdeGradient.lossWeight(convolutional.model(), B, frames), loss);
-        else kernels.rolloutLoss(sq, B, frames, loss);
+        kernels.loss(w.sq(), program.lossRows(B), program.lossWeight(B), loss);
         tally.enqueue(loss, B);
         if (anyL2) kernels.l2Add(cfg, params, grad);
         if (anyPerturbs) {
@@ -397,9 +498,7 @@ public final class CudaTrainingEngine implements TrainingEngine {
     }
 
     private void gradient(int B, DeviceBuffer batch, Workspace w, DeviceBuffer out) {
-        if (layerwise != null) layerwise.gradient(params, obs, train.frames(), batch, B, w.ws(), w.sq(), out);
-        else if (convolutional != null) convolutional.gradient(params, obs, train.frames(), batch, B, w.ws(), w.sq(), out);
-        else kernels.gradient(params, obs, train.frames(), batch, B, w.ws(), w.gs(), w.sq(), out);
+        program.gradient(params, batch, B, w.ws(), w.gs(), w.sq(), out);
     }
 
     private void checkBatch(int[] indices, int B) {
@@ -407,8 +506,8 @@ public final class CudaTrainingEngine implements TrainingEngine {
             throw new IllegalArgumentException("batch: expected " + K + " x " + B + " indices, got " + indices.length);
         }
         for (int i = 0; i < K * B; i++) {
-            if (indices[i] < 0 || indices[i] >= train.count()) {
-                throw new IllegalArgumentException("batch index " + indices[i] + " outside [0, " + train.count() + ")");
+            if (indices[i] < 0 || indices[i] >= trainCount) {
+                throw new IllegalArgumentException("batch index " + indices[i] + " outside [0, " + trainCount + ")");
             }
         }
     }

@@ -184,6 +184,8 @@ public final class KernelChecks {
             c.add(planned(dev, F, new PendulumModel(), Activation.RELU, 8, 100, 30, 1, new int[]{128, 32}, rng));
         }
         c.addAll(ConvChecks.plan(dev, rng, large));
+        c.addAll(LightChecks.plan(dev, rng, large));
+        c.addAll(WindChecks.plan(dev, rng, large));
         c.add(Planned.one("loss tally", () -> lossTally(dev, rng)));
         c.add(Planned.one("rowsum rows=7 n=300", () -> rowSum(dev, 7, 300, rng)));
         c.add(new Planned("perturbation (sam, asam, fsam, all)", () -> perturbation(dev, rng)));

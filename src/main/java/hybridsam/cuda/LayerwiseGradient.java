@@ -19,7 +19,7 @@ import hybridsam.model.OdeHybrid;
  * two backward buffers (K·maxHidden·B each), the residuals ((frames − 1)·KDB) and, per stage
  * slot (4S), the slot's layer inputs: y (KDB) then each hidden layer's activations (K·w·B).
  */
-public final class LayerwiseGradient {
+public final class LayerwiseGradient implements DeviceGradient {
     static final int BLOCK = 64;
     private final Device dev;
     private final OdeHybrid model;
@@ -57,6 +57,46 @@ public final class LayerwiseGradient {
 
     public DenseOps dense() {
         return dense;
+    }
+
+    /** The training split on the device, once uploaded. */
+    private OdeData data;
+
+    @Override
+    public void upload(DeviceScope scope, hybridsam.model.Split train) {
+        data = OdeData.upload(scope, train, model);
+    }
+
+    @Override
+    public int count() {
+        return OdeData.required(data).count();
+    }
+
+    @Override
+    public long workspaceFloats(int B) {
+        return workspaceFloats(model, K, B, OdeData.required(data).frames());
+    }
+
+    @Override
+    public float lossWeight(int B) {
+        return StepKernels.lossWeight(model, B, OdeData.required(data).frames());
+    }
+
+    @Override
+    public void gradient(DeviceBuffer params, DeviceBuffer batch, int B, DeviceBuffer ws, DeviceBuffer gs, DeviceBuffer sq,
+                         DeviceBuffer grad) {
+        OdeData d = OdeData.required(data);
+        gradient(params, d.obs(), d.frames(), batch, B, ws, sq, grad);
+    }
+
+    @Override
+    public String networkEngine() {
+        return dense.describe();
+    }
+
+    @Override
+    public boolean warmsUpOutsideCapture() {
+        return !(dense instanceof KernelDenseOps);
     }
 
     /** The workspace's float offsets for batch size B. */

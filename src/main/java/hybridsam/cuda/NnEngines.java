@@ -147,4 +147,9 @@ public final class NnEngines {
     public static NnEngine select(String option, hybridsam.model.OdeHybrid model) {
         return select(option, standard().probe(), e -> CudaTrainingEngine.supports(model, e).isEmpty());
     }
+
+    /** {@link #select} over the real loaders, auto choosing among the engines that can run the model's networks. */
+    public static NnEngine select(String option, hybridsam.model.Hybrid model) {
+        return select(option, standard().probe(), e -> CudaTrainingEngine.supports(model, e).isEmpty());
+    }
 }
