@@ -569,17 +569,15 @@ final class RunSetup {
         }
         if (!device.equals("cpu")) {
             // what the GPU path cannot run is said before any library or device is touched
-            java.util.Optional<String> unsupported = model instanceof OdeHybrid ode ? CudaTrainingEngine.supports(ode)
-                    : java.util.Optional.of(task.name() + " has no GPU program in this build");
+            java.util.Optional<String> unsupported = CudaTrainingEngine.supports(model);
             if (unsupported.isPresent()) {
                 if (device.equals("cuda")) throw new ConfigException("--device cuda: " + unsupported.get());
                 notices.println("hybridsam: " + unsupported.get() + "; training on the CPU");
                 return cpuEngine(model, data, start);
             }
             // the corrector's library first: a missing libcublas / libcudnn is named even without a GPU
-            OdeHybrid ode = (OdeHybrid) model;
-            NnEngine nn = NnEngines.select(nnOption, ode);
-            java.util.Optional<String> engineWhy = CudaTrainingEngine.supports(ode, nn);
+            NnEngine nn = NnEngines.select(nnOption, model);
+            java.util.Optional<String> engineWhy = CudaTrainingEngine.supports(model, nn);
             if (engineWhy.isPresent()) throw new ConfigException("--nn-engine " + nn.id() + ": " + engineWhy.get());
             CudaProbe.Verdict v = CudaProbe.standard().probe();
             if (v.available() && StandIn.active() && device.equals("auto")) {
@@ -590,7 +588,7 @@ final class RunSetup {
             }
             if (v.available()) {
                 try {
-                    return CudaTrainingEngine.onGpu(0, ode, (Sequences) data.train(), rules, start, nn);
+                    return CudaTrainingEngine.onGpu(0, model, data.train(), rules, start, nn, cpuBackend(model));
                 } catch (DeviceOutOfMemoryException e) {
                     throw new ConfigException("--device " + device + ": " + e.getMessage());
                 }
