@@ -124,6 +124,12 @@ class LightTunnelChambersTest {
         // the task's splits accept what the reader gives
         ComposedTask.Splits s = LightTunnelTask.INSTANCE.splits(a, root);
         assertEquals(6, s.train().count());
+        // the manifest is JSON the store writes and reads back
+        Path saved = root.resolve("saved");
+        hybridsam.io.DatasetStore.save(saved, a);
+        Dataset back = hybridsam.io.DatasetStore.load(saved);
+        assertEquals(sources, back.manifest().get("source_files"));
+        assertArrayEquals(a.arrays().get("test_images").data(), back.arrays().get("test_images").data());
     }
 
     @Test
