@@ -66,7 +66,7 @@ public final class LightTunnelTask implements ComposedTask {
      */
     @Override
     public TaskDefaults defaults() {
-        return new TaskDefaults(30, 32, 3e-2, 1e-3, 5.0, 0.05, 0.5, 0.05, 1e-3,
+        return new TaskDefaults(30, 32, 1e-1, 1e-3, 5.0, 0.05, 0.5, 0.05, 1e-3,
                 new int[] {16, 16}, Activation.LEAKY_RELU, 0.0);
     }
 

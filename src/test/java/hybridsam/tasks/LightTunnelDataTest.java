@@ -82,6 +82,24 @@ class LightTunnelDataTest {
     }
 
     @Test
+    void savedAndLoadedDataGiveTheSameSplits(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Dataset d = LightTunnelData.generate("tiny", TINY, 3);
+        hybridsam.io.DatasetStore.save(dir, d);
+        Dataset back = hybridsam.io.DatasetStore.load(dir);
+        ComposedTask.Splits s = LightTunnelTask.INSTANCE.splits(back, dir);
+        LightTunnelSplit t = (LightTunnelSplit) s.train();
+        assertEquals(24, t.count());
+        assertEquals(16, t.height());
+        assertArrayEquals(d.arrays().get("train_images").data(), t.images());
+        assertEquals(List.of(24L, 3L, 16L, 16L), s.shapes().get("train_images"));
+        assertEquals(List.of(8L, 5L), s.shapes().get("test_inputs"));
+        back.arrays().remove("valid_images");
+        hybridsam.io.DataException e = org.junit.jupiter.api.Assertions.assertThrows(hybridsam.io.DataException.class,
+                () -> LightTunnelTask.INSTANCE.splits(back, dir));
+        assertTrue(e.getMessage().contains(dir.resolve("valid_images.npy").toString()), e.getMessage());
+    }
+
+    @Test
     void thetaMnIsReported() {
         Dataset d = LightTunnelData.generate("small", 1);
         @SuppressWarnings("unchecked")
