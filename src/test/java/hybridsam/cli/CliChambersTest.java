@@ -48,6 +48,31 @@ class CliChambersTest {
     }
 
     @Test
+    void lightTunnelReportsTheCosineInsteadOfTheRelativeError() throws IOException {
+        Path out = tmp.resolve("lt");
+        Cli.Result r = train(out, "light-tunnel", "--method", "erm").expect(Main.OK);
+        assertTrue(r.out().contains("theta cosine") && !r.out().contains("theta error"), r.out());
+        Map<String, Object> res = Cli.json(out.resolve("results.json"));
+        assertEquals("output-additive", Cli.map(res, "model").get("form"));
+        Map<String, Object> fin = Cli.map(res, "final");
+        assertEquals(9, Cli.list(fin, "theta").size());
+        double cos = Cli.number(fin, "theta_cosine");
+        assertTrue(cos > 0 && cos <= 1, fin.toString());
+        assertFalse(fin.containsKey("theta_error"), fin.toString());
+
+        // a folder in the chambers' camera-data layout (CSV + JPEG images), recognised; then evaluated
+        Path data = ChambersFixtures.lightTunnel(tmp.resolve("download"));
+        Path run = tmp.resolve("lt-real");
+        Cli.run("train", "--task", "light-tunnel", "--data", data.toString(), "--epochs", "1", "--batch", "2",
+                "--threads", "2", "--quiet", "--out", run.toString()).expect(Main.OK);
+        Map<String, Object> dm = Cli.map(Cli.json(run.resolve("results.json")), "data");
+        assertEquals("causal-chambers", dm.get("format"));
+        assertTrue(Cli.map(dm, "files").keySet().stream().anyMatch(f -> f.endsWith(".jpg")), dm.toString());
+        Cli.Result ev = Cli.run("evaluate", "--run", run.toString(), "--json").expect(Main.OK);
+        assertTrue(ev.out().contains("\"theta_cosine\"") && !ev.out().contains("\"theta_error\""), ev.out());
+    }
+
+    @Test
     void anOptionTheTaskIgnoresIsRefused() {
         Cli.Result r = train(tmp.resolve("x"), "wind-tunnel", "--rk4-step", "0.05").expect(Main.BAD_INPUT);
         assertTrue(r.err().contains("--rk4-step has no effect on wind-tunnel"), r.err());

@@ -20,4 +20,13 @@ public final class ChambersFixtures {
         WindTunnelChambersTest.write(folder, "load_out_1_osr_downwind_4.csv", WindTunnelChambersTest.csv(imps.subList(5, 8), 0));
         return root;
     }
+
+    /**
+     * root/lt_fixture_v1/walk/ with walk.csv (the chambers' camera-data columns) and JPEG images
+     * in images_32/ and images_8/, simulated; returns root.
+     */
+    public static Path lightTunnel(Path root) throws IOException {
+        LightTunnelChambersTest.fixture(root);
+        return root;
+    }
 }
