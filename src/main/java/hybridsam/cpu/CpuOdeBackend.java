@@ -9,10 +9,6 @@ import hybridsam.train.TrainingEngine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Loss and gradient of an ODE-additive hybrid on the CPU, for K replicas at once.
@@ -34,7 +30,7 @@ public final class CpuOdeBackend implements CpuBackend {
     private final OdeHybrid model;
     private final int threads;
     private final long keepAllBytes;
-    private final ExecutorService pool;
+    private final WorkerPool pool;
     private final ThreadLocal<OdeRollout[]> workspace = new ThreadLocal<>();
 
     public CpuOdeBackend(OdeHybrid model, int threads) {
@@ -47,11 +43,7 @@ public final class CpuOdeBackend implements CpuBackend {
         this.model = model;
         this.threads = threads;
         this.keepAllBytes = keepAllBytes;
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "hybridsam-cpu");
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool = new WorkerPool(threads);
     }
 
     @Override
@@ -136,7 +128,7 @@ public final class CpuOdeBackend implements CpuBackend {
                 });
             }
         }
-        List<Partial> parts = runAll(tasks);
+        List<Partial> parts = pool.runAll(tasks);
         ThetaSpec spec = model.science().theta();
         for (int r = 0; r < K; r++) {
             double sq = 0;
@@ -173,7 +165,7 @@ public final class CpuOdeBackend implements CpuBackend {
             tasks.add(() -> f.over(newWorkspace(data.frames(), chunk), idx, o, n));
         }
         double sum = 0;
-        for (double s : runAll(tasks)) sum += s;
+        for (double s : pool.runAll(tasks)) sum += s;
         return sum;
     }
 
@@ -195,24 +187,9 @@ public final class CpuOdeBackend implements CpuBackend {
                 meanSquaredError(params, pOff, data, false), share);
     }
 
-    private <T> List<T> runAll(List<Callable<T>> tasks) {
-        try {
-            List<T> out = new ArrayList<>(tasks.size());
-            for (Future<T> f : pool.invokeAll(tasks)) out.add(f.get());
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error er) throw er;
-            throw new IllegalStateException(c);
-        }
-    }
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        pool.close();
     }
 }

@@ -1,6 +1,7 @@
 package hybridsam.tasks;
 
 import hybridsam.cpu.CpuBackend;
+import hybridsam.cpu.WorkerPool;
 import hybridsam.cpu.CpuCorrector;
 import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.model.ConvShape;
@@ -12,10 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Loss, gradient and metrics of the light-tunnel hybrid ({@link LightTunnelHybrid}) on the CPU,
@@ -41,7 +38,7 @@ public final class LightTunnelBackend implements CpuBackend {
 
     private final LightTunnelHybrid model;
     private final int threads;
-    private final ExecutorService pool;
+    private final WorkerPool pool;
     private final ThreadLocal<Workspace> workspace;
 
     public LightTunnelBackend(LightTunnelHybrid model, int threads) {
@@ -49,11 +46,7 @@ public final class LightTunnelBackend implements CpuBackend {
         this.model = model;
         this.threads = threads;
         this.workspace = ThreadLocal.withInitial(() -> new Workspace(model));
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "hybridsam-cpu");
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool = new WorkerPool(threads);
     }
 
     @Override
@@ -209,7 +202,7 @@ public final class LightTunnelBackend implements CpuBackend {
                 });
             }
         }
-        List<Partial> parts = runAll(tasks);
+        List<Partial> parts = pool.runAll(tasks);
         ThetaSpec spec = model.thetaSpec();
         for (int r = 0; r < K; r++) {
             double sq = 0;
@@ -243,7 +236,7 @@ public final class LightTunnelBackend implements CpuBackend {
             tasks.add(() -> f.over(workspace.get(), idx, o, n));
         }
         double sum = 0;
-        for (double s : runAll(tasks)) sum += s;
+        for (double s : pool.runAll(tasks)) sum += s;
         return sum;
     }
 
@@ -268,24 +261,9 @@ public final class LightTunnelBackend implements CpuBackend {
                 meanSquaredError(params, pOff, data, false), share);
     }
 
-    private <T> List<T> runAll(List<Callable<T>> tasks) {
-        try {
-            List<T> out = new ArrayList<>(tasks.size());
-            for (Future<T> f : pool.invokeAll(tasks)) out.add(f.get());
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error er) throw er;
-            throw new IllegalStateException(c);
-        }
-    }
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        pool.close();
     }
 }

@@ -1,6 +1,7 @@
 package hybridsam.tasks;
 
 import hybridsam.cpu.CpuBackend;
+import hybridsam.cpu.WorkerPool;
 import hybridsam.cpu.CpuCorrector;
 import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.model.Split;
@@ -11,10 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Loss, gradient and metrics of the {@link WindTunnelHybrid} on the CPU, for K replicas at once.
@@ -48,18 +45,14 @@ public final class WindTunnelBackend implements CpuBackend {
 
     private final WindTunnelHybrid model;
     private final int threads;
-    private final ExecutorService pool;
+    private final WorkerPool pool;
     private final ThreadLocal<Rollout[]> workspace = new ThreadLocal<>();
 
     public WindTunnelBackend(WindTunnelHybrid model, int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.model = model;
         this.threads = threads;
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "hybridsam-cpu-wind");
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool = new WorkerPool(threads);
     }
 
     @Override
@@ -122,7 +115,7 @@ public final class WindTunnelBackend implements CpuBackend {
                 });
             }
         }
-        List<Partial> parts = runAll(tasks);
+        List<Partial> parts = pool.runAll(tasks);
         ThetaSpec spec = model.thetaSpec();
         int nTheta = model.thetaCount(), fanOff = model.fanOffset(), pOff = model.pressureOffset();
         for (int r = 0; r < K; r++) {
@@ -157,7 +150,7 @@ public final class WindTunnelBackend implements CpuBackend {
             tasks.add(() -> f.over(rollout(data.frames(), chunk), idx, o, n));
         }
         double sum = 0;
-        for (double s : runAll(tasks)) sum += s;
+        for (double s : pool.runAll(tasks)) sum += s;
         return sum;
     }
 
@@ -177,25 +170,10 @@ public final class WindTunnelBackend implements CpuBackend {
                 meanSquaredError(params, pOff, data, false), share);
     }
 
-    private <T> List<T> runAll(List<Callable<T>> tasks) {
-        try {
-            List<T> out = new ArrayList<>(tasks.size());
-            for (Future<T> f : pool.invokeAll(tasks)) out.add(f.get());
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) throw re;
-            if (c instanceof Error er) throw er;
-            throw new IllegalStateException(c);
-        }
-    }
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        pool.close();
     }
 
     /**

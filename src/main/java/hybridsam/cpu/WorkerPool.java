@@ -1,0 +1,55 @@
+package hybridsam.cpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The fixed set of daemon threads a CPU backend runs its chunks on. {@link #runAll} returns the
+ * results in the order of the tasks, so a backend that adds them in that order gets the same
+ * bits with any number of threads.
+ */
+public final class WorkerPool implements AutoCloseable {
+    private final int threads;
+    private final ExecutorService pool;
+
+    public WorkerPool(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
+        this.threads = threads;
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "hybridsam-cpu");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** Runs every task and returns their results in the tasks' order; a task's exception is rethrown as it was. */
+    public <T> List<T> runAll(List<Callable<T>> tasks) {
+        try {
+            List<T> out = new ArrayList<>(tasks.size());
+            for (Future<T> f : pool.invokeAll(tasks)) out.add(f.get());
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error er) throw er;
+            throw new IllegalStateException(c);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}
