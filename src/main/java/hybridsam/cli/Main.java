@@ -131,7 +131,7 @@ public final class Main {
 
     /** generate's options. */
     static final List<Options.Def> GENERATE = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default), duffing or reaction-diffusion",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default), duffing, reaction-diffusion, wind-tunnel or light-tunnel",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", null, "full (default) or small", List.of("full", "small")),
             new Options.Def("--seed", Options.Type.LONG, "N", null, "seed of the generated data (default 0)"),

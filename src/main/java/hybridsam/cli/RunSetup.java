@@ -101,10 +101,12 @@ final class RunSetup {
                     + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
                     + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
             new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP, or hidden channels of the"
-                    + " convolutional net of a grid task (default 64,64; reaction-diffusion 16,16)"),
-            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default; reaction-diffusion: leaky_relu), relu, elu,"
+                    + " convolutional net of a grid or image task (default 64,64; reaction-diffusion and light-tunnel 16,16;"
+                    + " wind-tunnel 32,32, for both its fan and pressure MLPs)"),
+            new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default; reaction-diffusion and light-tunnel: leaky_relu), relu, elu,"
                     + " softplus, leaky_relu", List.of("tanh", "relu", "elu", "softplus", "leaky_relu")),
-            new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1)"),
+            new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1;"
+                    + " not for wind-tunnel, which takes 4 RK4 steps between time stamps, nor light-tunnel)"),
             new Options.Def("--theta-init", Options.Type.NUMBERS, "X[,Y]", "model",
                     "starting theta in physical units (default: middle of its box; wind-tunnel, whose box is centred on the chambers' values: twice the first and half the second)"));
 

@@ -44,9 +44,9 @@ class TaskDataChecksTest {
         assertTrue(e.getMessage().contains("this data set is for pendulum, not duffing"), e.getMessage());
 
         Map<String, Object> m = manifestOf(Tasks.DUFFING);
-        m.put("task", "wind-tunnel");
+        m.put("task", "cloud-chamber");
         e = assertThrows(DataException.class, () -> Tasks.checkData(Tasks.DUFFING, m, WHERE));
-        assertTrue(e.getMessage().contains("for wind-tunnel, not duffing") && e.getMessage().contains("no task 'wind-tunnel'"),
+        assertTrue(e.getMessage().contains("for cloud-chamber, not duffing") && e.getMessage().contains("no task 'cloud-chamber'"),
                 e.getMessage());
         m.put("task", 7L);
         e = assertThrows(DataException.class, () -> Tasks.checkData(Tasks.DUFFING, m, WHERE));
