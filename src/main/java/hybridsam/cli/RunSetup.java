@@ -558,11 +558,15 @@ final class RunSetup {
      */
     TrainingEngine engine(Hybrid model, Data data, java.io.PrintStream notices) {
         String device = options.string("--device", "cpu");
+        // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
+        int B = Math.min(batch, data.train().count());
         if (model instanceof OdeHybrid ode) {
-            // before anything of the run's size is allocated (the GPU path keeps host copies and evaluates on the CPU too)
-            int B = Math.min(batch, data.train().count());
             hybridsam.cpu.MemoryBudget.checkCpu(ode, rules.length, B, ((Sequences) data.train()).frames(), threads,
                     "--replicas " + rules.length + " --hidden " + ode.corrector().describe() + " --batch " + batch + " --threads " + threads);
+        } else {
+            hybridsam.cpu.MemoryBudget.checkCpu(model, rules.length, B, "--replicas " + rules.length + " --hidden "
+                    + java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "") + " (" + model.parameterCount()
+                    + " parameters) --batch " + batch);
         }
         float[] start = initialParams(model);
         String nnOption = options.choice("--nn-engine", "kernels", "kernels", "cublas", "cudnn", "auto");

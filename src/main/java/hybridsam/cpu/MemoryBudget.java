@@ -1,6 +1,7 @@
 package hybridsam.cpu;
 
 import hybridsam.io.ConfigException;
+import hybridsam.model.Hybrid;
 import hybridsam.model.OdeHybrid;
 
 import java.util.Locale;
@@ -40,10 +41,7 @@ public final class MemoryBudget {
      */
     public static long cpuBytes(OdeHybrid model, int K, int B, int frames, int threads, String options) {
         long P = model.parameterCount();
-        if ((long) K * P > MAX_ARRAY) {
-            throw new ConfigException(String.format(Locale.ROOT, "%s: %d replicas x %d parameters = %d values, more than a Java"
-                    + " array holds (%d); lower --replicas or narrow --hidden", options, K, P, (long) K * P, MAX_ARRAY));
-        }
+        checkReplicaArrays(K, P, options);
         int chunk = CpuOdeBackend.chunkFor(model, B);
         long nChunks = (B + chunk - 1) / chunk;
         long vectors = 12L * K * P * 4;
@@ -56,7 +54,30 @@ public final class MemoryBudget {
      * the bytes it would need and what there is.
      */
     public static void checkCpu(OdeHybrid model, int K, int B, int frames, int threads, String options) {
-        long need = cpuBytes(model, K, B, frames, threads, options);
+        checkAvailable(cpuBytes(model, K, B, frames, threads, options), options);
+    }
+
+    /**
+     * The same check for any other hybrid (the Causal Chambers tasks), whose per-thread workspace
+     * is small next to its parameter-sized arrays: the optimizer's and the rules' arrays and one
+     * gradient partial per chunk of a vector's worth of samples (no chunk is smaller).
+     */
+    public static void checkCpu(Hybrid model, int K, int B, String options) {
+        long P = model.parameterCount();
+        checkReplicaArrays(K, P, options);
+        long nChunks = (B + DenseKernels.L - 1) / DenseKernels.L;
+        checkAvailable(12L * K * P * 4 + (long) K * nChunks * P * 4, options);
+    }
+
+    /** K replicas' parameters lie in one Java array: K × P must fit in one. */
+    private static void checkReplicaArrays(int K, long P, String options) {
+        if ((long) K * P > MAX_ARRAY) {
+            throw new ConfigException(String.format(Locale.ROOT, "%s: %d replicas x %d parameters = %d values, more than a Java"
+                    + " array holds (%d); lower --replicas or narrow --hidden", options, K, P, (long) K * P, MAX_ARRAY));
+        }
+    }
+
+    private static void checkAvailable(long need, String options) {
         Runtime rt = Runtime.getRuntime();
         long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         if (need > available) {

@@ -72,6 +72,16 @@ class CliChambersTest {
         assertTrue(ev.out().contains("\"theta_cosine\"") && !ev.out().contains("\"theta_error\""), ev.out());
     }
 
+    /** Sizes that cannot fit are refused before allocation, with the bytes or values, as for the ODE tasks. */
+    @Test
+    void runsTooLargeForMemoryAreRefusedFirst() {
+        Cli.Result r = train(tmp.resolve("huge"), "light-tunnel", "--replicas", "4096", "--hidden", "512,512").expect(Main.BAD_INPUT);
+        assertTrue(r.err().contains("more than a Java array holds") && r.err().contains("--replicas 4096"), r.err());
+        r = train(tmp.resolve("wide"), "wind-tunnel", "--replicas", "400", "--hidden", "512,512").expect(Main.BAD_INPUT);
+        assertTrue(r.err().contains("training would need about") && r.err().contains("bytes"), r.err());
+        assertFalse(Files.exists(tmp.resolve("huge")) || Files.exists(tmp.resolve("wide")));
+    }
+
     @Test
     void anOptionTheTaskIgnoresIsRefused() {
         Cli.Result r = train(tmp.resolve("x"), "wind-tunnel", "--rk4-step", "0.05").expect(Main.BAD_INPUT);
