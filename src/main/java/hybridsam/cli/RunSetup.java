@@ -62,6 +62,8 @@ final class RunSetup {
                     + " and .npy arrays), causal-chambers (the Causal Chambers' published CSV files and images, for"
                     + " wind-tunnel and light-tunnel; split by --data-seed), or auto (default: npy when there is a"
                     + " manifest.json, else the chambers' layout when it is recognised)", List.of("auto", "npy", "causal-chambers")),
+            new Options.Def("--image-size", Options.Type.INT, "N", "data", "light-tunnel on the chambers' published images:"
+                    + " the side they are resized to, 4 to 1024 (default 64)"),
             new Options.Def("--cache", Options.Type.PATH, "DIR", "data",
                     "where generated data are kept (default $HYBRIDSAM_CACHE or ~/.cache/hybridsam)"),
             new Options.Def("--method", Options.Type.TEXTS, "METHOD", "rule", "erm, l2, sam, asam or fsam (default fsam)",
@@ -347,6 +349,14 @@ final class RunSetup {
 
     Data loadData() {
         if (task instanceof ComposedTask composed) return loadComposed(composed);
+        if (options.choice("--data-format", "auto", "auto", "npy", PUBLISHED_FORMAT).equals(PUBLISHED_FORMAT)) {
+            throw new ConfigException("--data-format " + PUBLISHED_FORMAT + " is for wind-tunnel and light-tunnel; " + task.name()
+                    + " reads .npy arrays (--data-format npy)");
+        }
+        if (options.has("--image-size")) {
+            throw new ConfigException("--image-size resizes the Causal Chambers' published images (light-tunnel); it has no effect on "
+                    + task.name());
+        }
         Path dir = resolvedDataDir();
         Dataset ds;
         DataFingerprint fingerprint;
@@ -414,7 +424,16 @@ final class RunSetup {
                         + DataFingerprint.shortDigest(before.digest()) + "); resume only with the data the run started with");
             }
         }
-        Dataset ds = published ? composed.readPublished(dir, dataSeed) : dataDir != null ? DatasetStore.load(dir) : loadOrCreate(dir);
+        int imageSide = 0;
+        if (options.has("--image-size")) {
+            if (!published || !composed.readsPublishedImages()) {
+                throw new ConfigException("--image-size resizes the Causal Chambers' published images (light-tunnel with --data"
+                        + " in their layout); it has no effect here");
+            }
+            imageSide = options.intValue("--image-size", 0);
+            if (imageSide < 4 || imageSide > 1024) throw new ConfigException("--image-size must be from 4 to 1024 (got " + imageSide + ")");
+        }
+        Dataset ds = published ? composed.readPublished(dir, dataSeed, imageSide) : dataDir != null ? DatasetStore.load(dir) : loadOrCreate(dir);
         Map<String, Object> m = ds.manifest();
         String where = published ? dir.toString() : dir.resolve(DatasetStore.MANIFEST).toString();
         DataFingerprint fingerprint = before != null ? before

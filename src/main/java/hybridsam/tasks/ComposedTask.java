@@ -50,7 +50,20 @@ public interface ComposedTask extends Task {
      * every file read (relative to dir), so a resume can check that none changed.
      */
     default Dataset readPublished(Path dir, long splitSeed) {
+        return readPublished(dir, splitSeed, 0);
+    }
+
+    /**
+     * As {@link #readPublished(Path, long)} with published images resized to imageSide ×
+     * imageSide (0: the task's default; ignored by a task that reads no images).
+     */
+    default Dataset readPublished(Path dir, long splitSeed, int imageSide) {
         throw new ConfigException("--data-format causal-chambers: " + name() + " has no published data format");
+    }
+
+    /** Whether the published data are images that {@link #readPublished(Path, long, int)} resizes. */
+    default boolean readsPublishedImages() {
+        return false;
     }
 
     @Override

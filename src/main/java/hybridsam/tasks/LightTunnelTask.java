@@ -162,9 +162,17 @@ public final class LightTunnelTask implements ComposedTask {
         return ChambersLightTunnel.isLayout(dir);
     }
 
-    /** Reads the chambers' camera data at dir, images resized to {@link #DEFAULT_SIDE}; see {@link ChambersLightTunnel#read}. */
+    /**
+     * Reads the chambers' camera data at dir, images resized to imageSide (0: {@link #DEFAULT_SIDE});
+     * see {@link ChambersLightTunnel#read}.
+     */
     @Override
-    public Dataset readPublished(Path dir, long splitSeed) {
-        return ChambersLightTunnel.read(dir, splitSeed, DEFAULT_SIDE);
+    public Dataset readPublished(Path dir, long splitSeed, int imageSide) {
+        return ChambersLightTunnel.read(dir, splitSeed, imageSide > 0 ? imageSide : DEFAULT_SIDE);
+    }
+
+    @Override
+    public boolean readsPublishedImages() {
+        return true;
     }
 }

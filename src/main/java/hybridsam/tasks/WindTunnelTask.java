@@ -175,7 +175,7 @@ public final class WindTunnelTask implements ComposedTask {
     }
 
     @Override
-    public Dataset readPublished(Path dir, long splitSeed) {
+    public Dataset readPublished(Path dir, long splitSeed, int imageSide) {
         return ChambersWindTunnel.read(dir, splitSeed);
     }
 }

@@ -70,6 +70,16 @@ class CliChambersTest {
         assertTrue(Cli.map(dm, "files").keySet().stream().anyMatch(f -> f.endsWith(".jpg")), dm.toString());
         Cli.Result ev = Cli.run("evaluate", "--run", run.toString(), "--json").expect(Main.OK);
         assertTrue(ev.out().contains("\"theta_cosine\"") && !ev.out().contains("\"theta_error\""), ev.out());
+
+        // the images at another size: the network follows the images' shape
+        Path small = tmp.resolve("lt-16");
+        Cli.run("train", "--task", "light-tunnel", "--data", data.toString(), "--image-size", "16", "--epochs", "1",
+                "--batch", "2", "--threads", "2", "--quiet", "--out", small.toString()).expect(Main.OK);
+        Map<String, Object> shapes = Cli.map(Cli.map(Cli.json(small.resolve("results.json")), "data"), "shapes");
+        assertEquals(List.of(6L, 3L, 16L, 16L), shapes.get("train_images"), shapes.toString());
+        Cli.Result wrong = Cli.run("train", "--task", "light-tunnel", "--preset", "small", "--image-size", "16",
+                "--out", tmp.resolve("x").toString()).expect(Main.BAD_INPUT);
+        assertTrue(wrong.err().contains("--image-size") && wrong.err().contains("no effect"), wrong.err());
     }
 
     /** Sizes that cannot fit are refused before allocation, with the bytes or values, as for the ODE tasks. */
@@ -88,7 +98,9 @@ class CliChambersTest {
         assertTrue(r.err().contains("--rk4-step has no effect on wind-tunnel"), r.err());
         r = train(tmp.resolve("y"), "wind-tunnel", "--data-format", "causal-chambers").expect(Main.BAD_INPUT);
         assertTrue(r.err().contains("give it with --data DIR"), r.err());
-        assertFalse(Files.exists(tmp.resolve("x")) || Files.exists(tmp.resolve("y")));
+        r = Cli.train(tmp.resolve("z"), "--task", "pendulum", "--data-format", "causal-chambers").expect(Main.BAD_INPUT);
+        assertTrue(r.err().contains("is for wind-tunnel and light-tunnel"), r.err());
+        assertFalse(Files.exists(tmp.resolve("x")) || Files.exists(tmp.resolve("y")) || Files.exists(tmp.resolve("z")));
     }
 
     @Test
