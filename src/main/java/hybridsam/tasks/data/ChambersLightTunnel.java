@@ -6,14 +6,18 @@ import hybridsam.io.NdArray;
 import hybridsam.tasks.LightTunnelModel;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -35,7 +39,8 @@ import java.util.stream.Stream;
  * folder; every experiment found under it is read, in path order.
  *
  * <p>Images: of each experiment's folders, the smallest size at least the model's side, else the
- * largest; decoded by the JDK's ImageIO, values /255, resized to side × side by area averaging
+ * largest; each row's image_file a file name inside it; decoded by the JDK's ImageIO (at most
+ * {@link #MAX_PIXELS} pixels), values /255, resized to side × side by area averaging
  * (each output pixel the mean of the source area it covers, partial pixels weighted by their
  * overlap; rows, then columns), channel-major [3, side, side].
  *
@@ -57,6 +62,8 @@ public final class ChambersLightTunnel {
     /** The pixel side of the "full" image size. */
     public static final int FULL_SIDE = 2000;
     static final String FORMAT = "causal-chambers";
+    /** Most pixels an image may have (4096 × 4096; the chambers' full size is 2000 × 2000). */
+    public static final long MAX_PIXELS = 4096L * 4096;
 
     private ChambersLightTunnel() {
     }
@@ -202,6 +209,10 @@ public final class ChambersLightTunnel {
                             + cell + "\" is not a finite number");
                 }
                 in[k] = (float) v;
+                if (!Float.isFinite(in[k])) {
+                    throw new DataException(csv + ", line " + line + ", column \"" + INPUT_COLUMNS.get(k) + "\": \""
+                            + cell + "\" is too large for a float");
+                }
             }
             String image = c.get(imageCol).trim();
             if (image.isEmpty()) {
@@ -322,16 +333,10 @@ public final class ChambersLightTunnel {
             info.put("samples", rows.size());
             expInfo.add(info);
             for (Row row : rows) {
-                Path file = folder.resolve(row.image());
                 String at = "(named in " + csv + ", line " + row.line() + ", column \"" + IMAGE_COLUMN + "\")";
+                Path file = imageFile(folder, row.image(), at);
                 if (!Files.isRegularFile(file)) throw new DataException(file + ": image missing " + at);
-                BufferedImage img;
-                try {
-                    img = ImageIO.read(file.toFile());
-                } catch (IOException | RuntimeException e) {
-                    throw new DataException(file + ": unreadable image " + at + ": " + e.getMessage(), e);
-                }
-                if (img == null) throw new DataException(file + ": unreadable image, not a format ImageIO decodes " + at);
+                BufferedImage img = readImage(file, at);
                 int h = img.getHeight(), w = img.getWidth();
                 if (sourceSize == null) {
                     sourceSize = new int[] {h, w};
@@ -405,6 +410,51 @@ public final class ChambersLightTunnel {
         m.put("theta_star", OdeDataGenerator.toList(LightTunnelModel.S_STAR));
         m.put("theta_star_source", "the chambers' camera sensitivity at the LED wavelengths (tasks.md), a reference for real data");
         return new Dataset(m, arrays);
+    }
+
+    /** The image file a CSV row names: a path relative to the image folder that stays inside it. */
+    private static Path imageFile(Path folder, String name, String at) {
+        Path file;
+        try {
+            file = folder.resolve(name);
+        } catch (InvalidPathException e) {
+            throw new DataException(folder + ": \"" + name + "\" is not a file name " + at + ": " + e.getReason(), e);
+        }
+        if (file.isAbsolute() != folder.isAbsolute() || !file.normalize().startsWith(folder.normalize())
+                || file.normalize().equals(folder.normalize())) {
+            throw new DataException(folder + ": \"" + name + "\" is not a file in this folder " + at);
+        }
+        return file;
+    }
+
+    /**
+     * Decodes an image with the first ImageIO reader that takes it (what ImageIO.read does), after
+     * checking the size its header claims against {@link #MAX_PIXELS}, so a few bytes cannot make the
+     * decoder allocate gigabytes.
+     */
+    private static BufferedImage readImage(Path file, String at) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) throw new DataException(file + ": unreadable image " + at);
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new DataException(file + ": unreadable image, not a format ImageIO decodes " + at);
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
+                    throw new DataException(file + ": image is " + w + " x " + h + " px " + at + "; at most " + MAX_PIXELS
+                            + " pixels are read");
+                }
+                BufferedImage img = reader.read(0);
+                if (img == null) throw new DataException(file + ": unreadable image " + at);
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof DataException d) throw d;
+            throw new DataException(file + ": unreadable image " + at + ": " + e.getMessage(), e);
+        }
     }
 
     private static String relative(Path dir, Path file) {

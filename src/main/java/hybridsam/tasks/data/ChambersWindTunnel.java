@@ -42,7 +42,7 @@ import java.util.stream.Stream;
  * <p>Each file is read once, line by line. A problem is a {@link DataException} naming the file,
  * the line (1-based, the header is line 1) and the column: a missing column, a cell that is not a
  * number, the firmware's missing value -9999, a load outside [0, 1] or hatch outside [0, 45], a
- * time that does not increase, an impulse with other than {@value #FRAMES} rows, no CSV file.
+ * time that does not increase, a value too large for a float after conversion, an impulse with other than {@value #FRAMES} rows, no CSV file.
  */
 public final class ChambersWindTunnel {
     public static final String DATASET = "wt_intake_impulse_v1";
@@ -313,13 +313,24 @@ public final class ChambersWindTunnel {
             throw new DataException(file + ": line " + lineNo + ", column 'timestamp': " + v[T_] + " does not come after"
                     + " the impulse's previous timestamp " + q.time[f - 1]);
         }
+        if (f > 0) finite(file, lineNo, "timestamp", "the time since the impulse's first timestamp", v[T_] - q.time[0]);
         q.time[f] = v[T_];
         q.values[f * 6] = (float) v[LOAD_IN];
         q.values[f * 6 + 1] = (float) v[LOAD_OUT];
         q.values[f * 6 + 2] = (float) v[HATCH];
-        q.values[f * 6 + 3] = (float) (v[RPM_IN] * WindTunnelModel.RPM_TO_RAD);
-        q.values[f * 6 + 4] = (float) (v[RPM_OUT] * WindTunnelModel.RPM_TO_RAD);
-        q.values[f * 6 + 5] = (float) (v[P_DW] - v[P_AMB]);
+        q.values[f * 6 + 3] = finite(file, lineNo, "rpm_in", "omega_in", v[RPM_IN] * WindTunnelModel.RPM_TO_RAD);
+        q.values[f * 6 + 4] = finite(file, lineNo, "rpm_out", "omega_out", v[RPM_OUT] * WindTunnelModel.RPM_TO_RAD);
+        q.values[f * 6 + 5] = finite(file, lineNo, "pressure_downwind", "pressure_downwind - pressure_ambient", v[P_DW] - v[P_AMB]);
         q.rows++;
+    }
+
+    /** x as a float; a DataException when it is not finite as a float (a cell too large for the task's arrays). */
+    private static float finite(Path file, int lineNo, String column, String what, double x) {
+        float y = (float) x;
+        if (!Float.isFinite(y)) {
+            throw new DataException(file + ": line " + lineNo + ", column '" + column + "': " + what + " = " + x
+                    + " is too large for the task's float arrays");
+        }
+        return y;
     }
 }
