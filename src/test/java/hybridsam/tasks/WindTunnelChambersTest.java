@@ -226,6 +226,24 @@ class WindTunnelChambersTest {
         mentions(e, "load_out_0.5_osr_downwind_4.csv", "line 4", "36 fields", "37");
     }
 
+    /** A line past the limit is refused by number as it is read (a file without line breaks is never read whole). */
+    @Test
+    void anOverlongLineIsRefusedByItsNumber(@TempDir Path root) throws IOException {
+        DataException e = bad(root, l -> l.set(3, l.get(3) + "9".repeat(ChambersWindTunnel.MAX_LINE)));
+        mentions(e, "load_out_0.5_osr_downwind_4.csv", "line 4", "longer than " + ChambersWindTunnel.MAX_LINE);
+        // exactly the limit is a line like any other (its last cell padded with leading zeros)
+        List<String> lines = csv(impulses(5).subList(0, 3), 10);
+        String line = lines.get(3);
+        int cut = line.lastIndexOf(',') + 1;
+        lines.set(3, line.substring(0, cut) + "0".repeat(ChambersWindTunnel.MAX_LINE - line.length()) + line.substring(cut));
+        assertEquals(ChambersWindTunnel.MAX_LINE, lines.get(3).length());
+        Path ok = root.resolve("exact");
+        write(ok.resolve("wt_intake_impulse_v1"), "load_out_0.5_osr_downwind_4.csv", lines);
+        Dataset d = ChambersWindTunnel.read(ok, 1);
+        assertEquals(3, d.arrays().entrySet().stream().filter(a -> a.getKey().endsWith("_obs"))
+                .mapToInt(a -> a.getValue().shape()[0]).sum(), "the three impulses, over the splits");
+    }
+
     @Test
     void noCsvFileIsAnError(@TempDir Path root) throws IOException {
         Files.createDirectories(root.resolve("wt_intake_impulse_v1"));

@@ -11,7 +11,6 @@ import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -172,9 +171,10 @@ public final class ChambersLightTunnel {
 
     /** The CSV's rows; camera settings seen go to `settings`. */
     static List<Row> readCsv(Path csv, Set<String> settings) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        List<String> lines = new ArrayList<>();
+        // line by line with a bound on each: a file without line breaks is refused, not read whole
+        try (BoundedLines r = new BoundedLines(csv, ChambersWindTunnel.MAX_LINE)) {
+            for (String l = r.next(); l != null; l = r.next()) lines.add(l);
         } catch (IOException | UncheckedIOException e) {
             throw new DataException(csv + ": cannot read the file (" + e.getMessage() + ")", e);
         }

@@ -5,10 +5,8 @@ import hybridsam.io.Dataset;
 import hybridsam.io.NdArray;
 import hybridsam.tasks.WindTunnelModel;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,10 +89,10 @@ public final class ChambersWindTunnel {
         if (folder == null) return false;
         List<Path> files = csvFiles(folder);
         if (files.isEmpty()) return false;
-        try (BufferedReader r = Files.newBufferedReader(files.get(0), StandardCharsets.UTF_8)) {
-            String header = r.readLine();
+        try (BoundedLines r = new BoundedLines(files.get(0), MAX_LINE)) {
+            String header = r.next();
             return header != null && header.contains("rpm_in");
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException | DataException e) {
             return false;
         }
     }
@@ -198,11 +196,10 @@ public final class ChambersWindTunnel {
     /** The impulses of one CSV file, in order of first appearance. */
     private static List<Sequence> readFile(Path file) {
         Map<Long, Sequence> byFlag = new LinkedHashMap<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String header = r.readLine();
+        try (BoundedLines r = new BoundedLines(file, MAX_LINE)) {
+            String header = r.next();
             if (header == null) throw new DataException(file + ": line 1: the file is empty (expected a header row)");
             if (header.startsWith("\uFEFF")) header = header.substring(1);
-            checkLength(file, 1, header);
             String[] names = header.split(",", -1);
             Map<String, Integer> index = new HashMap<>();
             for (int i = 0; i < names.length; i++) index.putIfAbsent(names[i].trim(), i);
@@ -220,9 +217,8 @@ public final class ChambersWindTunnel {
             double[] v = new double[USED.size()];
             String line;
             int lineNo = 1;
-            while ((line = r.readLine()) != null) {
+            while ((line = r.next()) != null) {
                 lineNo++;
-                checkLength(file, lineNo, line);
                 if (line.isBlank()) continue;
                 int fields = cut(line, starts, width);
                 if (fields != width) {
@@ -245,12 +241,6 @@ public final class ChambersWindTunnel {
         return new ArrayList<>(byFlag.values());
     }
 
-    private static void checkLength(Path file, int lineNo, String line) {
-        if (line.length() > MAX_LINE) {
-            throw new DataException(file + ": line " + lineNo + ": longer than " + MAX_LINE + " characters; not a"
-                    + " chambers CSV file");
-        }
-    }
 
     /** Field starts: field i is line[starts[i], starts[i+1] − 1); returns the number of fields (up to width + 1). */
     private static int cut(String line, int[] starts, int width) {
