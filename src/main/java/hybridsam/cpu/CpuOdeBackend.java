@@ -28,7 +28,6 @@ public final class CpuOdeBackend implements CpuBackend {
     public static final long KEEP_ALL_BYTES = 256L << 20;
 
     private final OdeHybrid model;
-    private final int threads;
     private final long keepAllBytes;
     private final WorkerPool pool;
     private final ThreadLocal<OdeRollout[]> workspace = new ThreadLocal<>();
@@ -39,9 +38,7 @@ public final class CpuOdeBackend implements CpuBackend {
 
     /** With the reverse pass's memory limit given (tests force checkpointing with 0). */
     public CpuOdeBackend(OdeHybrid model, int threads, long keepAllBytes) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.model = model;
-        this.threads = threads;
         this.keepAllBytes = keepAllBytes;
         this.pool = new WorkerPool(threads);
     }
@@ -53,7 +50,7 @@ public final class CpuOdeBackend implements CpuBackend {
 
     @Override
     public int threads() {
-        return threads;
+        return pool.threads();
     }
 
     public static int vectorLength() {
@@ -157,16 +154,7 @@ public final class CpuOdeBackend implements CpuBackend {
     /** Σ over all sequences of data, chunk by chunk in parallel, added in chunk order. */
     private double sumOverSplit(Sequences data, ChunkSum f) {
         int chunk = chunkFor(model, Math.min(data.count(), MAX_CHUNK));
-        int[] idx = new int[data.count()];
-        for (int i = 0; i < idx.length; i++) idx[i] = i;
-        List<Callable<Double>> tasks = new ArrayList<>();
-        for (int off = 0; off < idx.length; off += chunk) {
-            final int o = off, n = Math.min(chunk, idx.length - off);
-            tasks.add(() -> f.over(newWorkspace(data.frames(), chunk), idx, o, n));
-        }
-        double sum = 0;
-        for (double s : pool.runAll(tasks)) sum += s;
-        return sum;
+        return pool.sumOverSplit(data.count(), chunk, (idx, o, n) -> f.over(newWorkspace(data.frames(), chunk), idx, o, n));
     }
 
     /** Mean squared error over all sequences of data with the parameters at params[pOff ..]. */

@@ -48,6 +48,30 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /** What one chunk of a split adds up: the samples order[off .. off + n). */
+    @FunctionalInterface
+    public interface ChunkSum {
+        double over(int[] order, int off, int n);
+    }
+
+    /**
+     * Σ over the count samples of a split, in their stored order, cut into chunks of the given
+     * size that run in parallel; the chunks' sums are added in chunk order, so the result does not
+     * depend on the number of threads.
+     */
+    public double sumOverSplit(int count, int chunk, ChunkSum f) {
+        int[] order = new int[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        List<Callable<Double>> tasks = new ArrayList<>();
+        for (int off = 0; off < count; off += chunk) {
+            final int o = off, n = Math.min(chunk, count - off);
+            tasks.add(() -> f.over(order, o, n));
+        }
+        double sum = 0;
+        for (double s : runAll(tasks)) sum += s;
+        return sum;
+    }
+
     @Override
     public void close() {
         pool.shutdownNow();

@@ -37,14 +37,11 @@ import java.util.concurrent.Callable;
 public final class LightTunnelBackend implements CpuBackend {
 
     private final LightTunnelHybrid model;
-    private final int threads;
     private final WorkerPool pool;
     private final ThreadLocal<Workspace> workspace;
 
     public LightTunnelBackend(LightTunnelHybrid model, int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.model = model;
-        this.threads = threads;
         this.workspace = ThreadLocal.withInitial(() -> new Workspace(model));
         this.pool = new WorkerPool(threads);
     }
@@ -56,7 +53,7 @@ public final class LightTunnelBackend implements CpuBackend {
 
     @Override
     public int threads() {
-        return threads;
+        return pool.threads();
     }
 
     /** Samples per chunk: one vector. */
@@ -228,16 +225,7 @@ public final class LightTunnelBackend implements CpuBackend {
     /** Σ over every sample of the split, chunk by chunk in parallel, added in chunk order. */
     private double sumOverSplit(LightTunnelSplit data, ChunkSum f) {
         int chunk = chunk();
-        int[] idx = new int[data.count()];
-        for (int i = 0; i < idx.length; i++) idx[i] = i;
-        List<Callable<Double>> tasks = new ArrayList<>();
-        for (int off = 0; off < idx.length; off += chunk) {
-            final int o = off, n = Math.min(chunk, idx.length - off);
-            tasks.add(() -> f.over(workspace.get(), idx, o, n));
-        }
-        double sum = 0;
-        for (double s : pool.runAll(tasks)) sum += s;
-        return sum;
+        return pool.sumOverSplit(data.count(), chunk, (idx, o, n) -> f.over(workspace.get(), idx, o, n));
     }
 
     @Override

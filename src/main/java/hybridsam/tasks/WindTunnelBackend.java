@@ -44,14 +44,11 @@ public final class WindTunnelBackend implements CpuBackend {
     public static final int MAX_CHUNK = 64;
 
     private final WindTunnelHybrid model;
-    private final int threads;
     private final WorkerPool pool;
     private final ThreadLocal<Rollout[]> workspace = new ThreadLocal<>();
 
     public WindTunnelBackend(WindTunnelHybrid model, int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.model = model;
-        this.threads = threads;
         this.pool = new WorkerPool(threads);
     }
 
@@ -62,7 +59,7 @@ public final class WindTunnelBackend implements CpuBackend {
 
     @Override
     public int threads() {
-        return threads;
+        return pool.threads();
     }
 
     /** Chunk size for a batch of b sequences: a multiple of the vector length, at most MAX_CHUNK. */
@@ -142,16 +139,7 @@ public final class WindTunnelBackend implements CpuBackend {
 
     private double sumOverSplit(WindTunnelSplit data, ChunkSum f) {
         int chunk = chunkFor(Math.min(data.count(), MAX_CHUNK));
-        int[] idx = new int[data.count()];
-        for (int i = 0; i < idx.length; i++) idx[i] = i;
-        List<Callable<Double>> tasks = new ArrayList<>();
-        for (int off = 0; off < idx.length; off += chunk) {
-            final int o = off, n = Math.min(chunk, idx.length - off);
-            tasks.add(() -> f.over(rollout(data.frames(), chunk), idx, o, n));
-        }
-        double sum = 0;
-        for (double s : pool.runAll(tasks)) sum += s;
-        return sum;
+        return pool.sumOverSplit(data.count(), chunk, (idx, o, n) -> f.over(rollout(data.frames(), chunk), idx, o, n));
     }
 
     /** The loss of the class comment, averaged over every sequence of the split. */
