@@ -157,7 +157,7 @@ public final class DatasetStore {
                 throw new DataException(file + ": shape " + Npy.shapeText(a.shape()) + " in file disagrees with manifest shape "
                         + Arrays.toString(shape) + " (" + field + ".shape in " + where + ")");
             }
-            checkFinite(file, a);
+            checkFinite(file.toString(), a);
             checkMagnitude(file, a, warnings);
             arrays.put(name, a);
         }
@@ -257,8 +257,11 @@ public final class DatasetStore {
         throw new DataException(where + ": missing field \"" + key + "\"");
     }
 
-    /** Non-finite inputs would silently poison training, so report the first one precisely. */
-    private static void checkFinite(Path file, NdArray a) {
+    /**
+     * Non-finite inputs would silently poison training, so report the first one precisely (its
+     * flat and per-axis index) and how many there are; `file` names the array in the message.
+     */
+    public static void checkFinite(String file, NdArray a) {
         float[] x = a.data();
         for (int i = 0; i < x.length; i++) {
             if (!Float.isFinite(x[i])) {

@@ -3,6 +3,7 @@ package hybridsam.tasks;
 import hybridsam.cpu.CpuBackend;
 import hybridsam.io.DataException;
 import hybridsam.io.Dataset;
+import hybridsam.io.DatasetStore;
 import hybridsam.io.NdArray;
 import hybridsam.model.Activation;
 import hybridsam.model.Hybrid;
@@ -112,8 +113,8 @@ public final class LightTunnelTask implements ComposedTask {
                 throw new DataException(imWhere + ": images are " + im.dim(2) + " x " + im.dim(3) + ", those of " + first
                         + " are " + h + " x " + w);
             }
-            requireFinite(in.data(), inWhere, LightTunnelModel.INPUTS);
-            requireFinite(im.data(), imWhere, 3 * h * w);
+            DatasetStore.checkFinite(inWhere, in);
+            DatasetStore.checkFinite(imWhere, im);
             out[i] = new LightTunnelSplit(in.data(), im.data(), in.dim(0), h, w);
             shapes.put(names[i] + "_inputs", shape(in));
             shapes.put(names[i] + "_images", shape(im));
@@ -132,14 +133,6 @@ public final class LightTunnelTask implements ComposedTask {
                     + " valid_inputs, valid_images, test_inputs and test_images");
         }
         return a;
-    }
-
-    private static void requireFinite(float[] v, String where, int perSample) {
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                throw new DataException(where + ": sample " + i / perSample + ", value " + i % perSample + " is " + v[i]);
-            }
-        }
     }
 
     private static List<Long> shape(NdArray a) {
