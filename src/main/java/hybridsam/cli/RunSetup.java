@@ -361,15 +361,7 @@ final class RunSetup {
         Dataset ds;
         DataFingerprint fingerprint;
         if (recordedData != null) {
-            // resuming: the data must be the ones the run started with, byte for byte
-            if (dataDir == null && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST))) loadOrCreate(dir);
-            fingerprint = DataFingerprint.of(dir, recordedData.files().keySet());
-            List<String> diff = fingerprint.differencesFrom(recordedData);
-            if (!diff.isEmpty()) {
-                throw new DataException(dir + ": data changed since the run started: " + String.join("; ", diff)
-                        + " (data fingerprint " + DataFingerprint.shortDigest(recordedData.digest()) + " at the start, now "
-                        + DataFingerprint.shortDigest(fingerprint.digest()) + "); resume only with the data the run started with");
-            }
+            fingerprint = unchangedSinceStart(dir);
             ds = DatasetStore.load(dir);
         } else {
             ds = dataDir != null ? DatasetStore.load(dir) : loadOrCreate(dir);
@@ -401,6 +393,23 @@ final class RunSetup {
     }
 
     /**
+     * Resuming: the fingerprint of the files the run started with, which must be those files
+     * byte for byte (a cache folder deleted since is generated again first); a difference is
+     * refused, naming each file that changed.
+     */
+    private DataFingerprint unchangedSinceStart(Path dir) {
+        if (dataDir == null && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST))) loadOrCreate(dir);
+        DataFingerprint now = DataFingerprint.of(dir, recordedData.files().keySet());
+        List<String> diff = now.differencesFrom(recordedData);
+        if (!diff.isEmpty()) {
+            throw new DataException(dir + ": data changed since the run started: " + String.join("; ", diff)
+                    + " (data fingerprint " + DataFingerprint.shortDigest(recordedData.digest()) + " at the start, now "
+                    + DataFingerprint.shortDigest(now.digest()) + "); resume only with the data the run started with");
+        }
+        return now;
+    }
+
+    /**
      * The data of a task with its own layout: its .npy arrays (generated into the cache, or
      * --data), or with --data-format causal-chambers (or auto, recognising the layout) the
      * publishers' CSV files read by the task; resumed runs insist on the files they started with.
@@ -413,17 +422,7 @@ final class RunSetup {
         }
         boolean published = dataDir != null && (format.equals(PUBLISHED_FORMAT) || format.equals("auto")
                 && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST)) && composed.isPublishedLayout(dir));
-        DataFingerprint before = null;
-        if (recordedData != null) {
-            if (dataDir == null && !Files.isRegularFile(dir.resolve(DatasetStore.MANIFEST))) loadOrCreate(dir);
-            before = DataFingerprint.of(dir, recordedData.files().keySet());
-            List<String> diff = before.differencesFrom(recordedData);
-            if (!diff.isEmpty()) {
-                throw new DataException(dir + ": data changed since the run started: " + String.join("; ", diff)
-                        + " (data fingerprint " + DataFingerprint.shortDigest(recordedData.digest()) + " at the start, now "
-                        + DataFingerprint.shortDigest(before.digest()) + "); resume only with the data the run started with");
-            }
-        }
+        DataFingerprint before = recordedData != null ? unchangedSinceStart(dir) : null;
         int imageSide = 0;
         if (options.has("--image-size")) {
             if (!published || !composed.readsPublishedImages()) {
