@@ -74,8 +74,8 @@ public final class ConvChecks {
             float[] x = KernelChecks.randomFloats(n, 1, rng), gp = KernelChecks.randomFloats(np, 1, rng);
             float[] g0 = KernelChecks.randomFloats(n, 1, rng);
             double[] xpRef = GridReference.pad(toDouble(x), planes, H, W);
-            double[] gRef = GridReference.padAdjoint(toDouble(gp), planes, H, W), gAcc = gRef.clone();
-            for (int i = 0; i < n; i++) gAcc[i] += g0[i];
+            float[] gRef = GridReference.padAdjoint(gp, planes, H, W), gAcc = new float[n];
+            for (int i = 0; i < n; i++) gAcc[i] = g0[i] + gRef[i];
             float[] xp = new float[np], got = new float[n], acc = new float[n];
             try (DeviceScope s = new DeviceScope(dev)) {
                 DeviceBuffer dx = s.floats(n + 3), dxp = s.floats(np + 5), dgp = s.floats(np + 1), dg = s.floats(n + 2);

@@ -41,12 +41,31 @@ public final class GridReference {
         double[] g = new double[planes * H * W];
         for (int p = 0; p < planes; p++) {
             for (int py = 0; py < H + 2; py++) {
-                for (int px = 0; px < PW; px++) {
-                    g[p * H * W + clamp(py - 1, 0, H - 1) * W + clamp(px - 1, 0, W - 1)] += gp[p * PHW + py * PW + px];
-                }
+                for (int px = 0; px < PW; px++) g[padAdjointTarget(p, py, px, H, W)] += gp[p * PHW + py * PW + px];
             }
         }
         return g;
+    }
+
+    /**
+     * {@link #padAdjoint} in float, each cell's terms added in the same order (padded rows, then
+     * columns, ascending) as hs_pad_replicate_adjoint adds them: its exact result. An edge cell sums
+     * up to 9 terms, whose float rounding a double reference cannot be held to at 1e-7.
+     */
+    public static float[] padAdjoint(float[] gp, int planes, int H, int W) {
+        int PW = W + 2, PHW = (H + 2) * PW;
+        float[] g = new float[planes * H * W];
+        for (int p = 0; p < planes; p++) {
+            for (int py = 0; py < H + 2; py++) {
+                for (int px = 0; px < PW; px++) g[padAdjointTarget(p, py, px, H, W)] += gp[p * PHW + py * PW + px];
+            }
+        }
+        return g;
+    }
+
+    /** The grid cell that padded value (py, px) of plane p replicates. */
+    private static int padAdjointTarget(int p, int py, int px, int H, int W) {
+        return p * H * W + clamp(py - 1, 0, H - 1) * W + clamp(px - 1, 0, W - 1);
     }
 
     /** Replica r's weight W[o][i][ky][kx] at p[wOff + r·stride + ((o·in + i)·3 + ky)·3 + kx], its bias at bOff + r·stride + o. */

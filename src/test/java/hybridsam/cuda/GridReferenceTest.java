@@ -54,6 +54,12 @@ class GridReferenceTest {
         fd("pad", y -> dot(v, GridReference.pad(y, planes, H, W)), x, GridReference.padAdjoint(v, planes, H, W), 1e-3, 1e-9);
         // the 1 x 1 grid: every padded cell copies the one cell
         assertEquals(9 * 2.0, GridReference.padAdjoint(new double[]{2, 2, 2, 2, 2, 2, 2, 2, 2}, 1, 1, 1)[0], 0);
+        // the float version (the kernel's arithmetic) is the same sum, to float rounding of at most 9 terms
+        float[] vf = new float[v.length];
+        for (int i = 0; i < v.length; i++) vf[i] = (float) v[i];
+        double[] wide = GridReference.padAdjoint(ConvChecks.toDouble(vf), planes, H, W);
+        float[] narrow = GridReference.padAdjoint(vf, planes, H, W);
+        for (int i = 0; i < wide.length; i++) assertEquals(wide[i], narrow[i], 9 * 9 * 0x1p-24, "cell " + i);
     }
 
     @Test
