@@ -33,6 +33,27 @@ public interface ComposedTask extends Task {
     /** The hybrid for these data, its networks sized by --hidden and --activation. */
     Hybrid model(Splits data, int[] hidden, Activation activation);
 
+    /**
+     * Whether the model integrates an ODE with RK4 whose step --rk4-step sets (the nested
+     * pendulum-images); the others refuse the option.
+     */
+    default boolean usesRk4Step() {
+        return false;
+    }
+
+    /** The hybrid with the RK4 step given (only called where {@link #usesRk4Step()}). */
+    default Hybrid model(Splits data, int[] hidden, Activation activation, double rk4Step) {
+        return model(data, hidden, activation);
+    }
+
+    /**
+     * Writes this task's figures of a trained run into dir (the run folder) and returns the files
+     * written; parameters of replica r start at params[r · P]. Default: none.
+     */
+    default List<Path> writeFigures(Hybrid model, CpuBackend cpu, float[] params, int replicas, Splits data, Path dir) {
+        return List.of();
+    }
+
     /** The CPU backend of a model this task built. */
     CpuBackend cpu(Hybrid model, int threads);
 
