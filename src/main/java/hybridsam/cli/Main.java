@@ -131,7 +131,7 @@ public final class Main {
 
     /** generate's options. */
     static final List<Options.Def> GENERATE = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default), duffing, reaction-diffusion, wind-tunnel or light-tunnel",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", null, "pendulum (default), duffing, reaction-diffusion, pendulum-images, wind-tunnel or light-tunnel",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", null, "full (default) or small", List.of("full", "small")),
             new Options.Def("--seed", Options.Type.LONG, "N", null, "seed of the generated data (default 0)"),
@@ -367,6 +367,7 @@ public final class Main {
         }
         RunLock.checkFree(dir);
         refuseOccupied(dir, resume);
+        refuseForeignFigures(dir, setup);
         if (resume != null) setup.resuming(dir); // config.json's record against the run's task, shapes and data
         checkWritable(dir);
         RunSetup.Data data = setup.loadData();
@@ -378,7 +379,8 @@ public final class Main {
         try (RunLock lock = lock(dir)) {
             // again, now that no other run can change the folder
             refuseOccupied(dir, resume);
-            removeLeftoverTemps(dir);
+            refuseForeignFigures(dir, setup);
+            removeLeftoverTemps(dir, setup.figureFiles());
             Checkpoint checkpoint = null;
             if (resume != null) {
                 if (Files.exists(dir.resolve(Checkpoint.FILE))) {
@@ -441,6 +443,7 @@ public final class Main {
                 writeJson(dir, "results.json", res);
                 if (K == 1) printSummary(res, setup.task.theta().names());
                 else ReplicaSummary.printTable(out, res, setup);
+                for (Path f : writeFigures(setup, model, data, dir)) out.println("figure          " + f);
                 return OK;
             }
         }
@@ -482,6 +485,33 @@ public final class Main {
         }
     }
 
+    /**
+     * Refuses a folder that holds a file named as one of the figures the run writes when it
+     * finishes: the tool never replaces a file it did not write (a finished run's own figures
+     * come with its results.json, which refuseOccupied refuses first).
+     */
+    private static void refuseForeignFigures(Path dir, RunSetup setup) {
+        for (String name : setup.figureFiles()) {
+            Path f = dir.resolve(name);
+            if (Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new ConfigException(dir + " holds " + name + ", which this run writes when it finishes (hybridsam"
+                        + " never replaces a file it did not write); move it away or choose another --out");
+            }
+        }
+    }
+
+    /**
+     * The task's figures of a finished run, drawn with the best-by-validation parameters (those
+     * the checkpoint keeps, as evaluate reads them) on the CPU; the files written.
+     */
+    private static List<Path> writeFigures(RunSetup setup, Hybrid model, RunSetup.Data data, Path dir) {
+        if (!(setup.task instanceof hybridsam.tasks.ComposedTask task) || setup.figureFiles().isEmpty()) return List.of();
+        float[] best = Checkpoint.read(dir).bestParams();
+        try (CpuBackend cpu = setup.cpuBackend(model)) {
+            return task.writeFigures(model, cpu, best, setup.replicas, data.composed(), dir);
+        }
+    }
+
     /** Locks the run folder (creating it) for the rest of the run; another run holding it is refused. */
     private static RunLock lock(Path dir) {
         try {
@@ -491,10 +521,12 @@ public final class Main {
         }
     }
 
-    /** Deletes the temp files that killed atomic writes of the run's own files left in dir. */
-    private void removeLeftoverTemps(Path dir) {
+    /** Deletes the temp files that killed atomic writes of the run's own files (and figures) left in dir. */
+    private void removeLeftoverTemps(Path dir, List<String> figures) {
         try {
-            List<Path> removed = AtomicFiles.removeLeftoverTemps(dir, RUN_FILES);
+            List<String> files = new ArrayList<>(RUN_FILES);
+            files.addAll(figures);
+            List<Path> removed = AtomicFiles.removeLeftoverTemps(dir, files);
             if (!removed.isEmpty()) {
                 err.println("hybridsam: removed " + removed.size() + " temporary file" + (removed.size() == 1 ? "" : "s")
                         + " left in " + dir + " by an interrupted write");

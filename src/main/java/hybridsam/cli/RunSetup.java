@@ -16,6 +16,7 @@ import hybridsam.io.NdArray;
 import hybridsam.model.Activation;
 import hybridsam.model.Corrector;
 import hybridsam.model.Hybrid;
+import hybridsam.model.ImageSequences;
 import hybridsam.model.Split;
 import hybridsam.cpu.CpuBackend;
 import hybridsam.tasks.ComposedTask;
@@ -51,13 +52,14 @@ final class RunSetup {
      * the candidates in a variable named after the label.)
      */
     static final List<Options.Def> OPTIONS = List.of(
-            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default), duffing, reaction-diffusion, wind-tunnel or light-tunnel",
+            new Options.Def("--task", Options.Type.TEXT, "TASK", "data", "pendulum (default), duffing, reaction-diffusion, pendulum-images, wind-tunnel or light-tunnel",
                     Tasks.ALL.stream().map(Task::name).toList()),
             new Options.Def("--preset", Options.Type.CHOICE, "PRESET", "data",
                     "full (default) or small (seconds on a laptop, for trying things)", List.of("full", "small")),
             new Options.Def("--data-seed", Options.Type.LONG, "N", "data", "seed of the generated data (default 0)"),
             new Options.Def("--data", Options.Type.PATH, "DIR", "data", "train on your own data: a folder with manifest.json and"
-                    + " train_obs.npy, valid_obs.npy, test_obs.npy, each float32 [sequences, frames, state] (see datasets/README.md)"),
+                    + " train_obs.npy, valid_obs.npy, test_obs.npy, each float32 [sequences, frames, state]; for pendulum-images"
+                    + " train_images.npy, valid_images.npy, test_images.npy, each [sequences, frames, height, width] (see datasets/README.md)"),
             new Options.Def("--data-format", Options.Type.CHOICE, "FORMAT", "data", "the layout of --data: npy (manifest.json"
                     + " and .npy arrays), causal-chambers (the Causal Chambers' published CSV files and images, for"
                     + " wind-tunnel and light-tunnel; split by --data-seed), or auto (default: npy when there is a"
@@ -103,12 +105,12 @@ final class RunSetup {
                     + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
                     + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
             new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP, or hidden channels of the"
-                    + " convolutional net of a grid or image task (default 64,64; reaction-diffusion and light-tunnel 16,16;"
+                    + " convolutional net of a grid or image task (default 64,64, for pendulum-images its ODE's corrector; reaction-diffusion and light-tunnel 16,16;"
                     + " wind-tunnel 32,32, for both its fan and pressure MLPs)"),
             new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default; reaction-diffusion and light-tunnel: leaky_relu), relu, elu,"
                     + " softplus, leaky_relu", List.of("tanh", "relu", "elu", "softplus", "leaky_relu")),
-            new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1;"
-                    + " not for wind-tunnel, which takes 4 RK4 steps between time stamps, nor light-tunnel)"),
+            new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1, also"
+                    + " pendulum-images; not for wind-tunnel, which takes 4 RK4 steps between time stamps, nor light-tunnel)"),
             new Options.Def("--theta-init", Options.Type.NUMBERS, "X[,Y]", "model",
                     "starting theta in physical units (default: middle of its box; wind-tunnel, whose box is centred on the chambers' values: twice the first and half the second)"));
 
@@ -220,7 +222,7 @@ final class RunSetup {
             if (h < 1 || h > 4096) throw new ConfigException("--hidden: widths must lie in 1..4096");
         }
         activation = act;
-        if (task instanceof ComposedTask) {
+        if (task instanceof ComposedTask composed && !composed.usesRk4Step()) {
             // its integrator (if any) is the task's own: a step that would be ignored is refused
             if (o.has("--rk4-step")) {
                 throw new ConfigException("--rk4-step has no effect on " + task.name() + " (" + task.summary() + ")");
@@ -321,7 +323,8 @@ final class RunSetup {
     /**
      * The three splits and what the manifest says about θ; for the ODE tasks that observe their
      * state also the frame spacing, frame shape and the scientific model sized for it; for a
-     * {@link ComposedTask} its splits as it read them (frameDt NaN, frame and science null).
+     * {@link ComposedTask} its splits as it read them (frameDt the manifest's where the task takes
+     * --rk4-step, else NaN; frame and science null).
      */
     record Data(Path dir, Map<String, Object> manifest, Split train, Split valid, Split test,
                 double frameDt, double[] thetaStar, double[] thetaMn, DataFingerprint fingerprint,
@@ -376,13 +379,7 @@ final class RunSetup {
         Sequences train = sequences(ds, "train_obs", dir, frame);
         Sequences valid = sequences(ds, "valid_obs", dir, frame);
         Sequences test = sequences(ds, "test_obs", dir, frame);
-        double frameDt;
-        if (m.get("generator") instanceof Map<?, ?> g && ((Map<?, ?>) g).containsKey("frame_dt")) {
-            @SuppressWarnings("unchecked") Map<String, Object> gen = (Map<String, Object>) g;
-            frameDt = Json.number(gen, "frame_dt", where + " (generator)");
-        } else {
-            frameDt = Json.number(m, "frame_dt", where);
-        }
+        double frameDt = Tasks.frameDt(m, where);
         Tasks.stepsPerFrame(frameDt, rk4Step, where + " (frame_dt)");
         // the task, and one value per θ in theta_star and theta_mn, were checked by Tasks.checkData above
         double[] star = m.containsKey("theta_star") ? Json.doubles(m, "theta_star", where) : null;
@@ -439,9 +436,14 @@ final class RunSetup {
                 : DataFingerprint.of(dir, published ? sourceFiles(m, where) : DataFingerprint.filesOf(m));
         Tasks.checkData(task, m, where);
         ComposedTask.Splits splits = composed.splits(ds, dir);
+        double frameDt = Double.NaN;
+        if (composed.usesRk4Step()) {
+            frameDt = Tasks.frameDt(m, where);
+            Tasks.stepsPerFrame(frameDt, rk4Step, where + " (frame_dt)");
+        }
         double[] star = m.containsKey("theta_star") ? Json.doubles(m, "theta_star", where) : null;
         double[] mn = m.containsKey("theta_mn") ? Json.doubles(m, "theta_mn", where) : null;
-        Data data = new Data(dir, m, splits.train(), splits.valid(), splits.test(), Double.NaN, star, mn, fingerprint,
+        Data data = new Data(dir, m, splits.train(), splits.valid(), splits.test(), frameDt, star, mn, fingerprint,
                 null, null, splits);
         checkRecordedShapes(data);
         return data;
@@ -532,7 +534,10 @@ final class RunSetup {
 
     /** The hybrid for the data: the task's own for a {@link ComposedTask}, else the ODE with the task's corrector. */
     Hybrid model(Data data) {
-        if (data.composed() != null) return ((ComposedTask) task).model(data.composed(), hidden, activation);
+        if (task instanceof ComposedTask composed) {
+            return composed.usesRk4Step() ? composed.model(data.composed(), hidden, activation, rk4Step)
+                    : composed.model(data.composed(), hidden, activation);
+        }
         return new OdeHybrid(data.science(), corrector(data.science()), rk4Step,
                 Tasks.stepsPerFrame(data.frameDt(), rk4Step, data.dir().resolve(DatasetStore.MANIFEST) + " (frame_dt)"));
     }
@@ -563,6 +568,11 @@ final class RunSetup {
         float[] all = new float[replicas * P];
         for (int r = 0; r < replicas; r++) System.arraycopy(initialParams(model, seeds[r]), 0, all, r * P, P);
         return all;
+    }
+
+    /** The files of the task's figures that the run writes into its folder when it finishes. */
+    List<String> figureFiles() {
+        return task instanceof ComposedTask composed ? composed.figureFiles(replicas) : List.of();
     }
 
     /** The distinct methods of the replicas, joined by '+' (for names and messages). */
@@ -649,6 +659,9 @@ final class RunSetup {
         dm.put("valid", data.valid().count());
         dm.put("test", data.test().count());
         if (data.train() instanceof Sequences s) {
+            dm.put("frames", s.frames());
+            dm.put("frame_dt", data.frameDt());
+        } else if (data.train() instanceof ImageSequences s) {
             dm.put("frames", s.frames());
             dm.put("frame_dt", data.frameDt());
         }

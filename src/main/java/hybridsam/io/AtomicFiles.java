@@ -52,6 +52,20 @@ public final class AtomicFiles {
     }
 
     public static void write(Path target, IoWriter w) throws IOException {
+        write(target, w, true);
+    }
+
+    /**
+     * As {@link #write(Path, IoWriter)}, but never replaces a file already at target: the final
+     * rename refuses it ({@link FileAlreadyExistsException}, which {@link #reason} words as
+     * "... already exists") and the temp file is removed. For outputs that must not overwrite
+     * anything the tool did not write.
+     */
+    public static void writeNew(Path target, IoWriter w) throws IOException {
+        write(target, w, false);
+    }
+
+    private static void write(Path target, IoWriter w, boolean replace) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Files.createDirectories(dir);
@@ -68,7 +82,8 @@ public final class AtomicFiles {
                 out.flush();
                 ch.force(true);
             }
-            move(tmp, abs);
+            if (replace) move(tmp, abs);
+            else Files.move(tmp, abs);  // no REPLACE_EXISTING: an existing target is refused
         } catch (IOException | RuntimeException | Error e) {
             try {
                 Files.deleteIfExists(tmp);

@@ -47,8 +47,17 @@ public interface ComposedTask extends Task {
     }
 
     /**
+     * The names of the files {@link #writeFigures} writes into a run folder for this many
+     * replicas; a run refuses a folder that already holds one of them. Default: none.
+     */
+    default List<String> figureFiles(int replicas) {
+        return List.of();
+    }
+
+    /**
      * Writes this task's figures of a trained run into dir (the run folder) and returns the files
-     * written; parameters of replica r start at params[r · P]. Default: none.
+     * written (those {@link #figureFiles} names, never replacing an existing file); parameters of
+     * replica r start at params[r · P]. Default: none.
      */
     default List<Path> writeFigures(Hybrid model, CpuBackend cpu, float[] params, int replicas, Splits data, Path dir) {
         return List.of();

@@ -21,8 +21,8 @@ public final class Tasks {
     private Tasks() {
     }
 
-    /** Tasks of the paper that later releases add; named so an unknown-task error can say so. */
-    public static final List<String> PLANNED = List.of("pendulum-images");
+    /** Tasks of the paper that later releases add; named so an unknown-task error can say so (none left). */
+    public static final List<String> PLANNED = List.of();
 
     public static final Task PENDULUM = new Task() {
         private final PendulumModel model = new PendulumModel();
@@ -147,7 +147,11 @@ public final class Tasks {
     /** The Causal Chambers' light tunnel: camera images of an LED through two polarisers (tasks.md). */
     public static final Task LIGHT_TUNNEL = LightTunnelTask.INSTANCE;
 
-    public static final List<Task> ALL = List.of(PENDULUM, DUFFING, REACTION_DIFFUSION, WIND_TUNNEL, LIGHT_TUNNEL);
+    /** The damped pendulum seen through a camera: encoder, pendulum hybrid ODE, decoder (tasks.md). */
+    public static final Task PENDULUM_IMAGES = PendulumImagesTask.INSTANCE;
+
+    public static final List<Task> ALL = List.of(PENDULUM, DUFFING, REACTION_DIFFUSION, PENDULUM_IMAGES, WIND_TUNNEL,
+            LIGHT_TUNNEL);
 
     public static Task byName(String name) {
         for (Task t : ALL) if (t.name().equals(name)) return t;
@@ -190,6 +194,21 @@ public final class Tasks {
                         + " " + names);
             }
         }
+    }
+
+    /**
+     * The frame spacing a data set's manifest records: "frame_dt" under "generator" (as the
+     * generators write it), else at the top level (as a user's own manifest may); a missing or
+     * non-numeric one is a {@link DataException} naming where and the field.
+     *
+     * @param where the manifest's path, for messages
+     */
+    public static double frameDt(Map<String, Object> manifest, String where) {
+        if (manifest.get("generator") instanceof Map<?, ?> g && g.containsKey("frame_dt")) {
+            @SuppressWarnings("unchecked") Map<String, Object> gen = (Map<String, Object>) g;
+            return hybridsam.io.Json.number(gen, "frame_dt", where + " (generator)");
+        }
+        return hybridsam.io.Json.number(manifest, "frame_dt", where);
     }
 
     /**
