@@ -58,7 +58,9 @@ final class Help {
                 K > 1 replicas results.json holds a "replicas" list (each replica's seed, hyperparameters, \
                 history, best epoch and final metrics) and a "summary" (median, min, max, quartiles of \
                 theta_error and test_mse, also per distinct value of each listed hyperparameter), and \
-                stdout shows one line per replica and the summary.""");
+                stdout shows one line per replica and the summary. pendulum-images also writes \
+                DIR/predictions.png (DIR/predictions-replica-R.png per replica): test sequences as true, \
+                predicted and science-only frames; a run refuses a folder that already holds such a file.""");
     }
 
     /** The paragraph listed after --replicas. */
@@ -74,7 +76,7 @@ final class Help {
         usage(spec, "hybridsam generate [OPTIONS]", defs, """
                 write a task's data set (.npy arrays + manifest.json) to a folder
                 Writes the task's data set as NumPy .npy arrays (train_obs, valid_obs, test_obs, float32 \
-                [sequences, frames, state]) and manifest.json (task, preset, seed, every generator \
+                [sequences, frames, state]; other layouts per task, see datasets/README.md) and manifest.json (task, preset, seed, every generator \
                 setting, theta_star, theta_mn). Without --out it goes to the cache that train uses.""", null);
     }
 

@@ -105,8 +105,9 @@ final class RunSetup {
                     + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
                     + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
             new Options.Def("--hidden", Options.Type.INTS, "W1,W2,...", "model", "hidden widths of the corrector MLP, or hidden channels of the"
-                    + " convolutional net of a grid or image task (default 64,64, for pendulum-images its ODE's corrector; reaction-diffusion and light-tunnel 16,16;"
-                    + " wind-tunnel 32,32, for both its fan and pressure MLPs)"),
+                    + " convolutional net of a grid or image task (default 64,64; reaction-diffusion and light-tunnel 16,16;"
+                    + " wind-tunnel 32,32, for both its fan and pressure MLPs; for pendulum-images the widths of its ODE's"
+                    + " corrector, its encoder and decoder having 128 units)"),
             new Options.Def("--activation", Options.Type.TEXT, "ACTIVATION", "model", "tanh (default; reaction-diffusion and light-tunnel: leaky_relu), relu, elu,"
                     + " softplus, leaky_relu", List.of("tanh", "relu", "elu", "softplus", "leaky_relu")),
             new Options.Def("--rk4-step", Options.Type.NUMBER, "X", "model", "RK4 step; must divide the frame spacing (default 0.1, also"
