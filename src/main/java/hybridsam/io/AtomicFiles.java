@@ -40,6 +40,8 @@ public final class AtomicFiles {
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The reason {@link #writeNew} gives for a target that is already there. */
+    private static final String NOT_REPLACED = "already exists, and hybridsam does not replace a file it did not write";
 
     private AtomicFiles() {}
 
@@ -62,6 +64,9 @@ public final class AtomicFiles {
      * anything the tool did not write.
      */
     public static void writeNew(Path target, IoWriter w) throws IOException {
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(target.toAbsolutePath().toString(), null, NOT_REPLACED);
+        }
         write(target, w, false);
     }
 
@@ -82,8 +87,15 @@ public final class AtomicFiles {
                 out.flush();
                 ch.force(true);
             }
-            if (replace) move(tmp, abs);
-            else Files.move(tmp, abs);  // no REPLACE_EXISTING: an existing target is refused
+            if (replace) {
+                move(tmp, abs);
+            } else {
+                try {
+                    Files.move(tmp, abs);  // no REPLACE_EXISTING: an existing target is refused
+                } catch (FileAlreadyExistsException e) {
+                    throw new FileAlreadyExistsException(abs.toString(), null, NOT_REPLACED);
+                }
+            }
         } catch (IOException | RuntimeException | Error e) {
             try {
                 Files.deleteIfExists(tmp);
@@ -212,6 +224,7 @@ public final class AtomicFiles {
     public static String reason(IOException e) {
         if (e instanceof FileSystemException f) {
             Path file = f.getFile() == null ? null : Path.of(f.getFile()).toAbsolutePath();
+            if (e instanceof FileAlreadyExistsException && NOT_REPLACED.equals(f.getReason())) return file + " " + NOT_REPLACED;
             // a path under a regular file (FILE/sub) fails with ENOTDIR or "already exists"
             if (file != null && (e instanceof FileAlreadyExistsException || e instanceof NotDirectoryException)
                     && Files.exists(file) && !Files.isDirectory(file)) {
