@@ -268,9 +268,9 @@ class CliBadInputTest {
 
     @Test
     void unknownTaskMessageListsTheAvailableOnes() {
-        Cli.Result r = refusedOptions(new String[]{"--task", "pendulum-images"}, "pendulum-images", "planned");
+        Cli.Result r = refusedOptions(new String[]{"--task", "pendulum-video"}, "pendulum-video", "unknown task");
         assertTrue(r.err().contains("pendulum") && r.err().contains("duffing") && r.err().contains("reaction-diffusion")
-                && r.err().contains("wind-tunnel") && r.err().contains("light-tunnel"), r.err());
+                && r.err().contains("pendulum-images") && r.err().contains("wind-tunnel") && r.err().contains("light-tunnel"), r.err());
         Cli.Result m = refusedOptions(new String[]{"--method", "adam"}, "adam");
         for (String rule : List.of("erm", "l2", "sam", "asam", "fsam")) assertTrue(m.err().contains(rule), m.err());
     }
