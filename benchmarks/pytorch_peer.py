@@ -25,6 +25,17 @@ benchmarks/cpu-step.sh --task reaction-diffusion times it on the CPU:
   by default rather than the preset's 400: the values do not change a step's arithmetic.
   FLOPs as hybridsam counts them: conv layers only, 2 * sum(in * out * 9 * 32 * 32) per sample per
   RK4 stage forward, backward twice that, 4 stages per step, twice for fsam.
+--task pendulum-images: the project's nested hybrid (pendulum-images) at the full preset, as
+benchmarks/cpu-step.sh --task pendulum-images times it on the CPU:
+  encoder MLP 3*32*32 -> 128 -> 2 (tanh) maps the first 3 frames, flattened frame-major, to z0;
+  the pendulum hybrid above (theta box [0.1, 4], corrector MLP 2-64-64-2 tanh) integrated by RK4
+  with step 0.1 over 20 frames every 0.2 (38 RK4 steps); decoder MLP 2 -> 128 -> 32*32 (tanh)
+  then a sigmoid renders every state, frame 0 included; loss = mean over batch x 20 frames x
+  32 x 32 of the squared pixel error; all three networks are phi (fsam perturbs them all);
+  batch 64 drawn from 1000 sequences rendered here (a Gaussian spot, sigma 1.5 px, 12 px from the
+  centre at angle q of the damped pendulum above, noise 0.01); the pixel values do not change a
+  step's arithmetic. FLOPs: the three networks' dense layers, encoder once per sequence, decoder
+  once per frame, corrector once per RK4 stage; backward twice the forward; twice for fsam.
 Rules (method.md section 2):
   erm:  Adam step with grad L(theta, phi).
   fsam: g = grad L at (theta, phi); d = g_phi - sigma m_{t-1}, m_t = lam m_{t-1} + (1 - lam) g_phi
@@ -81,22 +92,33 @@ RD_DATA_STEP = 1e-3
 # conv forward FLOPs per sample per RK4 stage (hybridsam's ConvShape.forwardFlops())
 RD_FWD_FLOP = sum(2 * i * o * 9 * RD_GRID * RD_GRID for i, o in zip(RD_CHANNELS[:-1], RD_CHANNELS[1:]))
 
+# the pendulum-images task (nested hybrid), full preset
+IMG_SIDE, IMG_FRAMES, IMG_ENC_FRAMES, IMG_CODEC = 32, 20, 3, 128
+IMG_COUNT, IMG_SIGMA, IMG_RADIUS = 1000, 1.5, 12.0
+IMG_PIXELS = IMG_SIDE * IMG_SIDE
+# forward FLOPs per sequence: encoder once, decoder once per frame, corrector once per RK4 stage
+IMG_FWD_FLOP_PER_SEQUENCE = (2 * (IMG_ENC_FRAMES * IMG_PIXELS * IMG_CODEC + IMG_CODEC * 2)
+                             + IMG_FRAMES * 2 * (2 * IMG_CODEC + IMG_CODEC * IMG_PIXELS)
+                             + 4 * (IMG_FRAMES - 1) * SPF * MLP_FWD_FLOP)
+
 torch = None  # bound in main() after argument parsing
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(
-        description="PyTorch peer of hybridsam's fsam/erm training step (timings): pendulum or reaction-diffusion.")
-    ap.add_argument("--task", default="pendulum", choices=["pendulum", "reaction-diffusion"],
-                    help="pendulum (default; MLP 2-64-64-2, batch 256) or reaction-diffusion (32x32 grid, "
-                         "conv 2-16-16-2, batch 16)")
+        description="PyTorch peer of hybridsam's fsam/erm training step (timings): pendulum, reaction-diffusion "
+                    "or pendulum-images.")
+    ap.add_argument("--task", default="pendulum", choices=["pendulum", "reaction-diffusion", "pendulum-images"],
+                    help="pendulum (default; MLP 2-64-64-2, batch 256), reaction-diffusion (32x32 grid, "
+                         "conv 2-16-16-2, batch 16) or pendulum-images (nested: encoder 3072-128-2, corrector "
+                         "2-64-64-2, decoder 2-128-1024 + sigmoid, 32x32 images, 20 frames, batch 64)")
     ap.add_argument("--episodes", type=int, default=64,
                     help="reaction-diffusion: FitzHugh-Nagumo episodes made to draw minibatches from (default 64)")
     ap.add_argument("--device", default="cuda", help="cuda (default; falls back to cpu with a warning) or cpu")
     ap.add_argument("--steps", type=int, default=30, help="timed steps per variant (default 30)")
     ap.add_argument("--warmup", type=int, default=5, help="warm-up steps per variant before timing (default 5)")
     ap.add_argument("--batch", type=int, default=None,
-                    help="minibatch size (default 256 for pendulum, 16 for reaction-diffusion)")
+                    help="minibatch size (default 256 for pendulum, 16 for reaction-diffusion, 64 for pendulum-images)")
     ap.add_argument("--variants", default=",".join(ALL_VARIANTS),
                     help="comma-separated list, run in this order (default: all: %s)" % ",".join(ALL_VARIANTS))
     ap.add_argument("--seq-k", type=int, default=8, help="K for the sequential-runs variants (default 8)")
@@ -115,7 +137,7 @@ def parse_args(argv=None):
     ap.add_argument("--json", metavar="OUT", help="write every figure as JSON to OUT (rewritten after each variant)")
     a = ap.parse_args(argv)
     if a.batch is None:
-        a.batch = 16 if a.task == "reaction-diffusion" else 256
+        a.batch = {"reaction-diffusion": 16, "pendulum-images": 64}.get(a.task, 256)
     return a
 
 
@@ -253,7 +275,58 @@ class ReactionDiffusion:
         return theta.view(1, 2, 1, 1) * laplacian(z) + net(z)
 
 
-TASKS = {"pendulum": Pendulum, "reaction-diffusion": ReactionDiffusion}
+def make_image_data(n, device, seed):
+    """n sequences [n, IMG_FRAMES, G, G]: the bob of the damped pendulum (the first IMG_FRAMES frames of
+    make_data's trajectories) as a Gaussian spot IMG_RADIUS px from the centre at angle q, noise 0.01."""
+    q = make_data(n, device, seed)[:, :IMG_FRAMES, 0]                     # [n, T]
+    c = (IMG_SIDE - 1) / 2
+    grid = torch.arange(IMG_SIDE, device=device, dtype=torch.float32)
+    bx = (c + IMG_RADIUS * torch.sin(q))[..., None, None]                 # [n, T, 1, 1]
+    by = (c + IMG_RADIUS * torch.cos(q))[..., None, None]
+    d2 = (grid.view(1, 1, 1, -1) - bx) ** 2 + (grid.view(1, 1, -1, 1) - by) ** 2
+    img = torch.exp(-d2 / (2 * IMG_SIGMA ** 2))
+    gen = torch.Generator(device="cpu").manual_seed(seed + 1)
+    noise = torch.randn(img.shape, generator=gen).to(device)
+    return (img + NOISE * noise).contiguous()
+
+
+class PendulumImages:
+    """The nested hybrid: encoder (first frames -> z0), the pendulum hybrid, decoder + sigmoid."""
+    name, frames, spf, h = "pendulum-images", IMG_FRAMES, SPF, H
+    steps = (IMG_FRAMES - 1) * SPF
+    theta_shape = (1,)
+    nested = True
+    fwd_flop_per_sequence = IMG_FWD_FLOP_PER_SEQUENCE
+    describe = ("pendulum-images full (%dx%d, %d frames), encoder %d-%d-2, MLP 2-%d-%d-2, decoder 2-%d-%d + sigmoid, tanh"
+                % (IMG_SIDE, IMG_SIDE, IMG_FRAMES, IMG_ENC_FRAMES * IMG_PIXELS, IMG_CODEC, WIDTH, WIDTH,
+                   IMG_CODEC, IMG_PIXELS))
+    count = IMG_COUNT
+
+    @staticmethod
+    def data(a, device):
+        return make_image_data(IMG_COUNT, device, a.seed + 1000)
+
+    @staticmethod
+    def net(device):
+        nn = torch.nn
+        # module order = hybridsam's parameter layout after theta: corrector, encoder, decoder
+        return nn.ModuleDict({
+            "corrector": Pendulum.net(device),
+            "encoder": nn.Sequential(nn.Linear(IMG_ENC_FRAMES * IMG_PIXELS, IMG_CODEC), nn.Tanh(),
+                                     nn.Linear(IMG_CODEC, 2)),
+            "decoder": nn.Sequential(nn.Linear(2, IMG_CODEC), nn.Tanh(), nn.Linear(IMG_CODEC, IMG_PIXELS)),
+        }).to(device)
+
+    @staticmethod
+    def theta(u):
+        return Pendulum.theta(u)
+
+    @staticmethod
+    def field(z, theta, net):
+        return Pendulum.field(z, theta, net["corrector"])
+
+
+TASKS = {"pendulum": Pendulum, "reaction-diffusion": ReactionDiffusion, "pendulum-images": PendulumImages}
 
 
 # ---------------------------------------------------------------- helpers
@@ -356,13 +429,18 @@ class Run:
 
     def _rollout_loss(self, obs):
         theta = self.task.theta(self.u)
-        z = obs[:, 0]
-        preds = []
+        nested = getattr(self.task, "nested", False)
+        # the nested hybrid starts from the encoder's code and scores every frame, frame 0 included
+        z = self.mlp["encoder"](obs[:, :IMG_ENC_FRAMES].flatten(1)) if nested else obs[:, 0]
+        preds = [z] if nested else []
         for s in range(self.task.steps):
             z = self.rk4(z, theta)
             if (s + 1) % self.task.spf == 0:
                 preds.append(z)
-        pred = torch.stack(preds, dim=1)                   # [B, frames-1, *state]
+        pred = torch.stack(preds, dim=1)                   # [B, frames(-1), *state]
+        if nested:
+            img = torch.sigmoid(self.mlp["decoder"](pred))  # [B, frames, H*W]
+            return ((img - obs.flatten(2)) ** 2).mean()
         return ((pred - obs[:, 1:]) ** 2).mean()
 
     def _loss_and_grads(self, obs):
@@ -494,7 +572,8 @@ class Bench:
         return self.reference[rule]
 
     def flop_per_step(self, rule):
-        per_pass = self.task.fwd_flop * 3 * 4 * self.task.steps * self.a.batch  # forward + backward (2x)
+        per_seq = getattr(self.task, "fwd_flop_per_sequence", None) or self.task.fwd_flop * 4 * self.task.steps
+        per_pass = per_seq * 3 * self.a.batch  # forward + backward (2x)
         return per_pass * (2 if rule == "fsam" else 1)
 
     def single(self, name):
@@ -615,7 +694,7 @@ def main(argv=None):
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
         "config": {"task": TASKS[a.task].describe, "batch": a.batch, "frames": TASKS[a.task].frames,
                    "rk4_steps": TASKS[a.task].steps, "h": TASKS[a.task].h,
-                   "episodes": a.episodes if a.task == "reaction-diffusion" else N_TRAIN, "rho": a.rho, "sigma": a.sigma, "lambda": a.lam,
+                   "episodes": a.episodes if a.task == "reaction-diffusion" else getattr(TASKS[a.task], "count", N_TRAIN), "rho": a.rho, "sigma": a.sigma, "lambda": a.lam,
                    "lr_theta": a.lr_theta, "lr_nn": a.lr_nn, "clip": a.clip, "steps": a.steps,
                    "warmup": a.warmup, "seq_k": a.seq_k, "seq_steps": a.seq_steps, "seed": a.seed,
                    "timing": "median of per-step CUDA events" if cuda else "median of per-step perf_counter"},

@@ -36,4 +36,24 @@ class CpuStepBenchmarkTest {
         assertTrue(lines[4].startsWith("| erm |") && lines[4].contains("| 0.53 |"), lines[4]);
         assertTrue(lines[5].startsWith("| fsam |") && lines[5].contains("| 1.06 |"), lines[5]);
     }
+
+    @Test
+    void pendulumImagesSmallRunsAndCountsAllThreeNetworks() {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (PrintStream p = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            System.setOut(p);
+            CpuStepBenchmark.main(new String[]{"--task", "pendulum-images", "--preset", "small", "--batch", "2",
+                    "--threads", "1", "--reps", "1", "--warmup", "0", "--methods", "erm"});
+        } finally {
+            System.setOut(old);
+        }
+        String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+        // per sequence: encoder 2·(768·128 + 128·2) = 197,120; decoder 2·(2·128 + 128·256) × 10 frames = 660,480;
+        // corrector 2·(2·64 + 64·64 + 64·2) × 4 stages × 18 steps = 626,688
+        assertTrue(lines[1].startsWith("# pendulum-images small: batch 2, 10 frames of 16x16, 18 RK4 steps, encoder 768-128-2 tanh")
+                && lines[1].endsWith("forward 1484288 FLOP per sequence"), lines[1]);
+        assertEquals("| method | median s/step | steps/s | GFLOP/step | GFLOP/s |", lines[2]);
+        assertTrue(lines[4].startsWith("| erm |") && lines[4].contains("| 0.01 |"), lines[4]);
+    }
 }
