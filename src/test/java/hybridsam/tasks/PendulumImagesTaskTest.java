@@ -141,6 +141,25 @@ class PendulumImagesTaskTest {
         assertEquals(List.of("predictions-replica-0.png", "predictions-replica-1.png"), TASK.figureFiles(2));
     }
 
+    /** A figure that cannot be written is an UncheckedIOException naming the file and why (the CLI's exit 4). */
+    @Test
+    void aFigureThatCannotBeWrittenSaysWhy(@org.junit.jupiter.api.io.TempDir Path tmp) throws java.io.IOException {
+        ComposedTask.Splits s = TASK.splits(tiny(), DIR);
+        NestedHybrid m = (NestedHybrid) TASK.model(s, new int[] {4}, Activation.TANH, 0.1);
+        float[] params = new float[m.parameterCount()];
+        m.initializeNetworks(params, 0, new java.util.SplittableRandom(1));
+        Path file = java.nio.file.Files.writeString(tmp.resolve("plain"), "x");
+        try (var cpu = TASK.cpu(m, 1)) {
+            List<Path> written = TASK.writeFigures(m, cpu, params, 1, s, tmp.resolve("ok"));
+            assertEquals(List.of(tmp.resolve("ok").resolve("predictions.png")), written);
+            var e = assertThrows(java.io.UncheckedIOException.class, () -> TASK.writeFigures(m, cpu, params, 1, s, file));
+            assertTrue(e.getMessage().contains(file.resolve("predictions.png").toString())
+                    && e.getMessage().contains("is a file, not a folder"), e.getMessage());
+            e = assertThrows(java.io.UncheckedIOException.class, () -> TASK.writeFigures(m, cpu, params, 1, s, tmp.resolve("ok")));
+            assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+        }
+    }
+
     @Test
     void checkDataKnowsTheTask() {
         Map<String, Object> m = new LinkedHashMap<>(tiny().manifest());
