@@ -40,7 +40,7 @@ public interface CpuCorrector {
     /** Floats of scratch and accumulators an instance for chunks of C allocates, for the memory estimate. */
     static long workspaceFloats(Corrector shape, int C) {
         long lanes = (long) shape.parameterCount() * DenseKernels.L;
-        if (shape instanceof MlpShape m) return 2L * m.maxWidth() * C + lanes;
+        if (shape instanceof MlpShape m) return 2L * MlpCorrector.maxHiddenWidth(m) * C + lanes;
         ConvShape n = (ConvShape) shape;
         long padded = (n.height() + 2L) * (n.width() + 2), zero = (n.height() + 4L) * (n.width() + 4);
         return (long) n.maxChannels() * C * (2 * padded + zero + 2L * n.cells()) + lanes;

@@ -2,6 +2,7 @@ package hybridsam.cpu;
 
 import hybridsam.io.ConfigException;
 import hybridsam.model.Hybrid;
+import hybridsam.model.NestedHybrid;
 import hybridsam.model.OdeHybrid;
 
 import java.util.Locale;
@@ -54,6 +55,37 @@ public final class MemoryBudget {
      * the bytes it would need and what there is.
      */
     public static void checkCpu(OdeHybrid model, int K, int B, int frames, int threads, String options) {
+        checkAvailable(cpuBytes(model, K, B, frames, threads, options), options);
+    }
+
+    /**
+     * Bytes a run of a nested hybrid needs: as {@link #cpuBytes(OdeHybrid, int, int, int, int, String)},
+     * with each thread's workspace holding the encoder's inputs, the decoder's activations and
+     * images for every frame of a chunk, both networks' gradient lanes and the rollout's arrays.
+     */
+    public static long cpuBytes(NestedHybrid model, int K, int B, int frames, int threads, String options) {
+        long P = model.parameterCount();
+        checkReplicaArrays(K, P, options);
+        int chunk = CpuNestedBackend.chunkFor(B);
+        long columns = (long) frames * chunk;
+        long widest = Math.max(Math.max((long) model.pixels(), model.decoder().hiddenUnits()), model.ode().stateDim());
+        long lanes = (long) Math.max(model.encoder().parameterCount(), model.decoder().parameterCount()) * DenseKernels.L;
+        long encIn = (long) model.encoder().inputs() * chunk;
+        if (widest * columns > MAX_ARRAY || lanes > MAX_ARRAY || encIn > MAX_ARRAY) {
+            throw new ConfigException(String.format(Locale.ROOT, "%s: one chunk of %d sequences of %d frames of %d x %d pixels"
+                    + " keeps arrays of %d values, more than a Java array holds (%d); use fewer frames or smaller images",
+                    options, chunk, frames, model.height(), model.width(), Math.max(Math.max(widest * columns, lanes), encIn), MAX_ARRAY));
+        }
+        chunkBytes(model.ode(), frames, chunk, options);  // refuses a rollout whose arrays overflow
+        boolean keepAll = CpuNestedBackend.keepsAll(model, frames, chunk, CpuOdeBackend.KEEP_ALL_BYTES);
+        long nChunks = (B + chunk - 1) / chunk;
+        long vectors = 12L * K * P * 4;
+        long partials = (long) K * nChunks * P * 4;
+        return vectors + partials + Math.max(1, threads) * 4 * CpuNestedBackend.workspaceFloats(model, frames, chunk, keepAll);
+    }
+
+    /** Refuses a nested run whose estimate exceeds what this JVM may still allocate. */
+    public static void checkCpu(NestedHybrid model, int K, int B, int frames, int threads, String options) {
         checkAvailable(cpuBytes(model, K, B, frames, threads, options), options);
     }
 

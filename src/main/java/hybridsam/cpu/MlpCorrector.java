@@ -16,11 +16,19 @@ final class MlpCorrector implements CpuCorrector {
         this.mlp = mlp;
         this.act = mlp.activation();
         this.C = C;
-        gA = new float[mlp.maxWidth() * C];
-        gB = new float[mlp.maxWidth() * C];
+        // the buffers hold gradients w.r.t. hidden activations only: layer 0's input gradient goes to the caller's gIn
+        gA = new float[maxHiddenWidth(mlp) * C];
+        gB = new float[maxHiddenWidth(mlp) * C];
         gLanes = new float[mlp.parameterCount() * DenseKernels.L];
         hiddenStart = new int[mlp.layers()];
         for (int l = 1; l < mlp.layers(); l++) hiddenStart[l] = hiddenStart[l - 1] + mlp.out(l - 1) * C;
+    }
+
+    /** The widest hidden layer (0 without one): what the backward pass's scratch holds per sample. */
+    static int maxHiddenWidth(MlpShape mlp) {
+        int w = 0;
+        for (int l = 1; l < mlp.layers(); l++) w = Math.max(w, mlp.in(l));
+        return w;
     }
 
     @Override
@@ -48,6 +56,10 @@ final class MlpCorrector implements CpuCorrector {
         }
     }
 
+    /**
+     * As {@link CpuCorrector#backward}; gIn null skips the input gradient (layer 0's transposed
+     * product, as costly as that layer's forward) where the input is data, as for an encoder.
+     */
     @Override
     public void backward(float[] p, int nn, float[] in, int inOff, float[] tape, int tapeOff, float[] gOut, float[] gIn) {
         int last = mlp.layers() - 1;
@@ -59,6 +71,7 @@ final class MlpCorrector implements CpuCorrector {
             DenseKernels.accumulateWeights(g, 0, x, xOff, mlp.in(l), mlp.out(l),
                     gLanes, mlp.weightOffset(l) * DenseKernels.L, gLanes, mlp.biasOffset(l) * DenseKernels.L, C);
             float[] dst = l == 0 ? gIn : buf;
+            if (dst == null) break;
             DenseKernels.backwardInput(p, nn + mlp.weightOffset(l), mlp.in(l), mlp.out(l), g, 0, dst, 0, C);
             if (l > 0) {
                 act.backwardInPlace(dst, 0, tape, tapeOff + hiddenStart[l - 1], mlp.in(l) * C);

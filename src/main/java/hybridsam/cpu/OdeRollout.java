@@ -9,6 +9,10 @@ import hybridsam.model.Sequences;
  * the MSE over observed frames, and exact reverse-mode differentiation through every RK4 stage.
  * The corrector may be any {@link CpuCorrector}. One instance per worker thread; nothing is shared.
  *
+ * <p>Two ways in: from frame 0 of observed {@link Sequences}, scored against the later frames
+ * (the ODE tasks); or from given initial states, leaving the state at every frame for a caller
+ * that scores them itself and hands back their adjoints (the nested hybrid's decoder).
+ *
  * <p>The reverse pass needs every stage's input and the corrector's activations. Where they fit
  * the memory budget the forward pass keeps them all; otherwise it keeps only the state at the
  * start of each RK4 step (a checkpoint) and the reverse pass recomputes that step's stages just
@@ -95,12 +99,31 @@ final class OdeRollout {
      */
     double forward(float[] params, int pOff, Sequences data, int[] idx, int off, int n,
                    boolean store, boolean useNet) {
-        for (int i = 0; i < theta.length; i++) theta[i] = sci.theta().toPhysical(i, params[pOff + i]);
-        int nn = pOff + model.nnOffset();
         for (int c = 0; c < C; c++) {
             int s = idx[off + (c < n ? c : 0)];
             for (int d = 0; d < D; d++) z[d * C + c] = data.at(s, 0, d);
         }
+        return rollout(params, pOff, store, useNet, data, idx, off, n, null);
+    }
+
+    /**
+     * Rolls out the chunk from the initial states states[0 .. D·C) (state-major, one column per
+     * sample) and writes the state at frame f to states[f·D·C ..], [frames][D][C]. With store set
+     * the reverse pass {@link #backward(float[], int, float[], float[])} can follow.
+     */
+    void forward(float[] params, int pOff, float[] states, boolean store, boolean useNet) {
+        System.arraycopy(states, 0, z, 0, D * C);
+        rollout(params, pOff, store, useNet, null, null, 0, 0, states);
+    }
+
+    /**
+     * The RK4 rollout from z. At each frame: with data, the residuals against it (Σ r² returned);
+     * else the state copied to states.
+     */
+    private double rollout(float[] params, int pOff, boolean store, boolean useNet,
+                           Sequences data, int[] idx, int off, int n, float[] states) {
+        for (int i = 0; i < theta.length; i++) theta[i] = sci.theta().toPhysical(i, params[pOff + i]);
+        int nn = pOff + model.nnOffset();
         float h = (float) model.h(), sixth = h / 6f;
         double sq = 0;
         for (int s = 0; s < steps; s++) {
@@ -108,7 +131,9 @@ final class OdeRollout {
             stages(params, nn, store && keepAll ? s * 4 : 0, useNet);
             float[] k1 = k[0], k2 = k[1], k3 = k[2], k4 = k[3];
             for (int i = 0; i < D * C; i++) z[i] += sixth * (k1[i] + 2f * k2[i] + 2f * k3[i] + k4[i]);
-            if ((s + 1) % spf == 0) {
+            if ((s + 1) % spf == 0 && data == null) {
+                System.arraycopy(z, 0, states, (s + 1) / spf * D * C, D * C);
+            } else if ((s + 1) % spf == 0) {
                 int f = (s + 1) / spf;
                 int rOff = (f - 1) * D * C;
                 for (int c = 0; c < C; c++) {
@@ -159,16 +184,35 @@ final class OdeRollout {
      * {@link #gNn} and {@link #gTheta}. weight is 1 / (batch · frames · D).
      */
     void backward(float[] params, int pOff, float weight) {
+        // the loss's gradient w.r.t. each predicted frame, in place: backward consumes the residuals
+        float two = 2f * weight;
+        for (int i = 0; i < resid.length; i++) resid[i] = two * resid[i];
+        reverse(params, pOff, resid);
+    }
+
+    /**
+     * Reverse pass of the last stored {@link #forward(float[], int, float[], boolean, boolean)}:
+     * given adjoint[(f-1)·D·C ..] = ∂loss/∂state at frame f for f = 1 .. frames-1 ([frame-1][D][C]),
+     * leaves ∂loss/∂z0 through the rollout in gz0 ([D][C], overwritten; frame 0's own adjoint is
+     * the caller's to add) and the gradients of the corrector and θ in {@link #gNn} and {@link #gTheta}.
+     */
+    void backward(float[] params, int pOff, float[] adjoint, float[] gz0) {
+        reverse(params, pOff, adjoint);
+        System.arraycopy(gz, 0, gz0, 0, D * C);
+    }
+
+    /** The reverse pass of the last stored rollout, with the per-frame adjoints added at each frame. */
+    private void reverse(float[] params, int pOff, float[] adjoint) {
         int nn = pOff + model.nnOffset();
         net.clearGradient();
         java.util.Arrays.fill(gTheta, 0.0);
         java.util.Arrays.fill(gz, 0f);
         float h = (float) model.h(), half = 0.5f * h;
-        float w6 = h / 6f, w3 = h / 3f, two = 2f * weight;
+        float w6 = h / 6f, w3 = h / 3f;
         for (int s = steps - 1; s >= 0; s--) {
             if ((s + 1) % spf == 0) {
-                int rOff = ((s + 1) / spf - 1) * D * C;
-                for (int i = 0; i < D * C; i++) gz[i] += two * resid[rOff + i];
+                int aOff = ((s + 1) / spf - 1) * D * C;
+                for (int i = 0; i < D * C; i++) gz[i] += adjoint[aOff + i];
             }
             int base = s * 4;
             if (!keepAll) {
@@ -208,23 +252,46 @@ final class OdeRollout {
      */
     double networkShareSum(float[] params, int pOff, Sequences data, int[] idx, int off, int n) {
         for (int i = 0; i < theta.length; i++) theta[i] = sci.theta().toPhysical(i, params[pOff + i]);
-        int nn = pOff + model.nnOffset();
         double sum = 0;
         for (int t = 0; t < data.frames(); t++) {
             for (int c = 0; c < C; c++) {
                 int s = idx[off + (c < n ? c : 0)];
                 for (int d = 0; d < D; d++) stageIn[d * C + c] = data.at(s, t, d);
             }
-            field(params, nn, stageIn, 0, 0, true, k[0]);
-            for (int c = 0; c < n; c++) {
-                double ns = 0, nl = 0;
-                for (int d = 0; d < D; d++) {
-                    ns += (double) sciOut[d * C + c] * sciOut[d * C + c];
-                    nl += (double) nnOut[d * C + c] * nnOut[d * C + c];
-                }
-                double a = Math.sqrt(ns), b = Math.sqrt(nl);
-                sum += a + b > 0 ? b / (a + b) : 0;
+            sum = addShares(params, pOff, n, sum);
+        }
+        return sum;
+    }
+
+    /**
+     * The same share summed over the first n columns and every frame of states ([frames][D][C],
+     * as {@link #forward(float[], int, float[], boolean, boolean)} leaves them): along the
+     * model's own trajectories, where no observed state exists.
+     */
+    double networkShareSum(float[] params, int pOff, float[] states, int n) {
+        for (int i = 0; i < theta.length; i++) theta[i] = sci.theta().toPhysical(i, params[pOff + i]);
+        double sum = 0;
+        for (int t = 0; t < frames(); t++) {
+            System.arraycopy(states, t * D * C, stageIn, 0, D * C);
+            sum = addShares(params, pOff, n, sum);
+        }
+        return sum;
+    }
+
+    /**
+     * sum plus the shares of the first n columns at the states in stageIn[0 .. D·C), added one
+     * column after another onto the running sum (one order for the whole split).
+     */
+    private double addShares(float[] params, int pOff, int n, double sum) {
+        field(params, pOff + model.nnOffset(), stageIn, 0, 0, true, k[0]);
+        for (int c = 0; c < n; c++) {
+            double ns = 0, nl = 0;
+            for (int d = 0; d < D; d++) {
+                ns += (double) sciOut[d * C + c] * sciOut[d * C + c];
+                nl += (double) nnOut[d * C + c] * nnOut[d * C + c];
             }
+            double a = Math.sqrt(ns), b = Math.sqrt(nl);
+            sum += a + b > 0 ? b / (a + b) : 0;
         }
         return sum;
     }
