@@ -116,3 +116,145 @@ __device__ __forceinline__ void hs_block_sum(double* s) {
         __syncthreads();
     }
 }
+
+// ---- The per-thread RK4 rollout of an ODE hybrid with an MLP corrector (ode.cu's hs_rollout,
+// nested.cu's hs_ni_forward / hs_ni_reverse): one thread per (sample b, replica r), every stage
+// input and hidden activation kept in a per-sample workspace for the exact reverse pass.
+// Workspace, W floats per sample, interleaved ws[(r*W + x)*B + b] so that neighbouring threads
+// touch neighbouring addresses: [0, S*4*D) the stage inputs (slot = step*4 + stage), then
+// S*4*Hs hidden activations (Hs = the sum of the hidden widths), then what the caller adds
+// (hs_rollout: its residuals), and 2*maxW of scratch for the reverse pass through the MLP.
+// Per-sample gradient rows gs[(r*G + i)*B + b], G rows per replica: θ's physical gradient
+// (rows [0, nTheta)) then the MLP's (rows nTheta + its parameter offsets).
+// The MLP: for each layer W [out][in] row-major then b; widths[0..nLayers].
+#define HS_WS(x) ws[((size_t) r * W + (size_t) (x)) * B + b]
+#define HS_GS(i) gs[((size_t) r * G + (size_t) (i)) * B + b]
+
+// The MLP's hidden units (sum of hidden widths) and its widest layer.
+__device__ __forceinline__ void hs_mlp_sizes(int nLayers, const int* widths, int* hidden, int* maxW) {
+    int H = 0, m = 0;
+    for (int l = 0; l <= nLayers; l++) {
+        if (l > 0 && l < nLayers) H += widths[l];
+        if (widths[l] > m) m = widths[l];
+    }
+    *hidden = H;
+    *maxW = m;
+}
+
+// Forward through the MLP at one stage: input y (HS_D values), activations stored at hid, output o.
+__device__ __forceinline__ void hs_mlp_forward(const float* nn, int nLayers, const int* widths, int act,
+                                               const float* y, float* ws, size_t W, int r, int B, int b,
+                                               int hid, float* o) {
+    int off = 0, hoffPrev = 0, hoff = 0;
+    for (int l = 0; l < nLayers; l++) {
+        int nin = widths[l], nout = widths[l + 1];
+        const float* Wl = nn + off;
+        const float* bl = Wl + nout * nin;
+        for (int k = 0; k < nout; k++) {
+            float a = bl[k];
+            const float* row = Wl + k * nin;
+            if (l == 0) {
+                for (int i = 0; i < nin; i++) a += row[i] * y[i];
+            } else {
+                for (int i = 0; i < nin; i++) a += row[i] * HS_WS(hid + hoffPrev + i);
+            }
+            if (l < nLayers - 1) HS_WS(hid + hoff + k) = hs_act(act, a);
+            else o[k] = a;
+        }
+        off += nout * (nin + 1);
+        if (l > 0) hoffPrev += nin;
+        if (l < nLayers - 1) hoff += nout;
+    }
+}
+
+// gy = (∂F/∂y)ᵀ g at a stored stage (F = f_sci + f_nn); adds the parameter gradients to gs and gth.
+__device__ __forceinline__ void hs_field_vjp(const float* nn, int nLayers, const int* widths, int act, int model,
+                                             const float* th, int nTheta, int G, float* ws, size_t W, float* gs,
+                                             int r, int B, int b, int ySlot, int hid, int scratch, int maxW,
+                                             const float* g, float* gy, float* gth) {
+    // walk the layers backwards from the end of the weights and of the stored activations
+    int off = 0, hstart = 0;
+    for (int l = 0; l < nLayers; l++) off += widths[l + 1] * (widths[l] + 1);
+    for (int l = 1; l < nLayers; l++) hstart += widths[l];
+    int cur = scratch, nxt = scratch + maxW;
+    float y[HS_D];
+    for (int d = 0; d < HS_D; d++) {
+        y[d] = HS_WS(ySlot + d);
+        gy[d] = 0.f;
+    }
+    for (int l = nLayers - 1; l >= 0; l--) {
+        int nin = widths[l], nout = widths[l + 1];
+        off -= nout * (nin + 1);
+        if (l > 0) hstart -= nin;   // activations feeding layer l start at hid + hstart
+        const float* Wl = nn + off;
+        int gW = nTheta + off, gb = gW + nout * nin;
+        for (int k = 0; k < nout; k++) {
+            float go = l == nLayers - 1 ? g[k] : HS_WS(cur + k);
+            if (l == 0) {
+                for (int i = 0; i < nin; i++) HS_GS(gW + k * nin + i) += go * y[i];
+            } else {
+                for (int i = 0; i < nin; i++) HS_GS(gW + k * nin + i) += go * HS_WS(hid + hstart + i);
+            }
+            HS_GS(gb + k) += go;
+        }
+        for (int i = 0; i < nin; i++) {
+            float s = 0.f;
+            for (int k = 0; k < nout; k++) {
+                float go = l == nLayers - 1 ? g[k] : HS_WS(cur + k);
+                s += Wl[k * nin + i] * go;
+            }
+            if (l > 0) HS_WS(nxt + i) = s * hs_act_grad(act, HS_WS(hid + hstart + i));
+            else gy[i] = s;
+        }
+        int t = cur; cur = nxt; nxt = t;
+    }
+    hs_sci_vjp(model, th, y, g, gy, gth);
+}
+
+// One RK4 step st from z (updated in place): stage inputs stored at slots st*4 + j, the MLP's
+// activations at hidBase + slot*Hs.
+__device__ __forceinline__ void hs_rk4_step(int model, int act, int nLayers, const int* widths, const float* nn,
+                                            const float* th, float h, int st, int Hs, int hidBase, float* ws, size_t W,
+                                            int r, int B, int b, float* z) {
+    const int D = HS_D;
+    float k[4][HS_D], y[HS_D], fs[HS_D], fn[HS_D];
+    float half = 0.5f * h, sixth = h / 6.f;
+    for (int j = 0; j < 4; j++) {
+        float a = j == 3 ? h : half;
+        for (int d = 0; d < D; d++) {
+            y[d] = j == 0 ? z[d] : z[d] + a * k[j - 1][d];
+            HS_WS((st * 4 + j) * D + d) = y[d];
+        }
+        hs_sci_field(model, th, y, fs);
+        hs_mlp_forward(nn, nLayers, widths, act, y, ws, W, r, B, b, hidBase + (st * 4 + j) * Hs, fn);
+        for (int d = 0; d < D; d++) k[j][d] = fs[d] + fn[d];
+    }
+    for (int d = 0; d < D; d++) z[d] += sixth * (k[0][d] + 2.f * k[1][d] + 2.f * k[2][d] + k[3][d]);
+}
+
+// The reverse of RK4 step st: gz (the adjoint of the state after the step) becomes the adjoint
+// of the state before it; the parameter gradients go to gs (rows of G) and gth.
+__device__ __forceinline__ void hs_rk4_step_back(int model, int act, int nLayers, const int* widths, const float* nn,
+                                                 const float* th, int nTheta, float h, int st, int Hs, int hidBase,
+                                                 int scratch, int maxW, float* ws, size_t W, float* gs, int G, int r,
+                                                 int B, int b, float* gz, float* gth) {
+    const int D = HS_D;
+    float w6 = h / 6.f, w3 = h / 3.f, half = 0.5f * h;
+    float gk[4][HS_D], gy[HS_D];
+    for (int d = 0; d < D; d++) {
+        gk[0][d] = w6 * gz[d];
+        gk[1][d] = w3 * gz[d];
+        gk[2][d] = w3 * gz[d];
+        gk[3][d] = w6 * gz[d];
+    }
+    for (int j = 3; j >= 0; j--) {
+        int slot = st * 4 + j;
+        hs_field_vjp(nn, nLayers, widths, act, model, th, nTheta, G, ws, W, gs, r, B, b,
+                     slot * D, hidBase + slot * Hs, scratch, maxW, gk[j], gy, gth);
+        for (int d = 0; d < D; d++) gz[d] += gy[d];
+        if (j > 0) {
+            float a = j == 3 ? h : half;
+            for (int d = 0; d < D; d++) gk[j - 1][d] += a * gy[d];
+        }
+    }
+}

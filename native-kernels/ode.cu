@@ -5,8 +5,8 @@
 // Parameters per replica (P values, replica r at params[r * P]): u (nTheta values) then the MLP,
 // for each layer W [out][in] row-major then b. widths[0..nLayers] are the MLP widths.
 //
-// Per-sample workspace, W = hs_ws_stride(...) floats, stored interleaved ws[(r*W + x)*B + b]
-// so that neighbouring threads touch neighbouring addresses:
+// Per-sample workspace as common.cuh's rollout functions lay it out (W floats per sample,
+// interleaved ws[(r*W + x)*B + b]), with S = steps*4 stage slots:
 //   [0, S*D)                 stage inputs y, slot = step*4 + stage
 //   [S*D, S*(D+H))           hidden activations per slot (H = sum of hidden widths)
 //   then (frames-1)*D        residuals z - obs at the observed frames
@@ -18,76 +18,6 @@
 #define WS(x) ws[((size_t) r * W + (size_t) (x)) * B + b]
 #define GS(i) gs[((size_t) r * P + (size_t) (i)) * B + b]
 
-// Forward through the MLP at one stage: input y (HS_D values), activations stored at hid, output o.
-__device__ __forceinline__ void hs_mlp_forward(const float* nn, int nLayers, const int* widths, int act,
-                                               const float* y, float* ws, size_t W, int r, int B, int b,
-                                               int hid, float* o) {
-    int off = 0, hoffPrev = 0, hoff = 0;
-    for (int l = 0; l < nLayers; l++) {
-        int nin = widths[l], nout = widths[l + 1];
-        const float* Wl = nn + off;
-        const float* bl = Wl + nout * nin;
-        for (int k = 0; k < nout; k++) {
-            float a = bl[k];
-            const float* row = Wl + k * nin;
-            if (l == 0) {
-                for (int i = 0; i < nin; i++) a += row[i] * y[i];
-            } else {
-                for (int i = 0; i < nin; i++) a += row[i] * WS(hid + hoffPrev + i);
-            }
-            if (l < nLayers - 1) WS(hid + hoff + k) = hs_act(act, a);
-            else o[k] = a;
-        }
-        off += nout * (nin + 1);
-        if (l > 0) hoffPrev += nin;
-        if (l < nLayers - 1) hoff += nout;
-    }
-}
-
-// gy = (∂F/∂y)ᵀ g at a stored stage (F = f_sci + f_nn); adds the parameter gradients to gs and gth.
-__device__ __forceinline__ void hs_field_vjp(const float* nn, int nLayers, const int* widths, int act, int model,
-                                             const float* th, int nTheta, int P, float* ws, size_t W, float* gs,
-                                             int r, int B, int b, int ySlot, int hid, int scratch, int maxW,
-                                             const float* g, float* gy, float* gth) {
-    // walk the layers backwards from the end of the weights and of the stored activations
-    int off = 0, hstart = 0;
-    for (int l = 0; l < nLayers; l++) off += widths[l + 1] * (widths[l] + 1);
-    for (int l = 1; l < nLayers; l++) hstart += widths[l];
-    int cur = scratch, nxt = scratch + maxW;
-    float y[HS_D];
-    for (int d = 0; d < HS_D; d++) {
-        y[d] = WS(ySlot + d);
-        gy[d] = 0.f;
-    }
-    for (int l = nLayers - 1; l >= 0; l--) {
-        int nin = widths[l], nout = widths[l + 1];
-        off -= nout * (nin + 1);
-        if (l > 0) hstart -= nin;   // activations feeding layer l start at hid + hstart
-        const float* Wl = nn + off;
-        int gW = nTheta + off, gb = gW + nout * nin;
-        for (int k = 0; k < nout; k++) {
-            float go = l == nLayers - 1 ? g[k] : WS(cur + k);
-            if (l == 0) {
-                for (int i = 0; i < nin; i++) GS(gW + k * nin + i) += go * y[i];
-            } else {
-                for (int i = 0; i < nin; i++) GS(gW + k * nin + i) += go * WS(hid + hstart + i);
-            }
-            GS(gb + k) += go;
-        }
-        for (int i = 0; i < nin; i++) {
-            float s = 0.f;
-            for (int k = 0; k < nout; k++) {
-                float go = l == nLayers - 1 ? g[k] : WS(cur + k);
-                s += Wl[k * nin + i] * go;
-            }
-            if (l > 0) WS(nxt + i) = s * hs_act_grad(act, WS(hid + hstart + i));
-            else gy[i] = s;
-        }
-        int t = cur; cur = nxt; nxt = t;
-    }
-    hs_sci_vjp(model, th, y, g, gy, gth);
-}
-
 extern "C" __global__ void hs_rollout(int model, int act, int nLayers, const int* widths, int nTheta,
                                       const double* thetaBox, int P, const float* params,
                                       const float* obs, int frames, const int* batch, int B,
@@ -96,11 +26,8 @@ extern "C" __global__ void hs_rollout(int model, int act, int nLayers, const int
     int r = blockIdx.y;
     if (b >= B) return;
     const int D = HS_D;
-    int H = 0, maxW = 0;
-    for (int l = 0; l <= nLayers; l++) {
-        if (l > 0 && l < nLayers) H += widths[l];
-        if (widths[l] > maxW) maxW = widths[l];
-    }
+    int H, maxW;
+    hs_mlp_sizes(nLayers, widths, &H, &maxW);
     int steps = (frames - 1) * spf;
     size_t W = (size_t) steps * 4 * (D + H) + (size_t) (frames - 1) * D + 2 * (size_t) maxW;
     int hidBase = steps * 4 * D, residBase = steps * 4 * (D + H), scratch = residBase + (frames - 1) * D;
@@ -111,22 +38,11 @@ extern "C" __global__ void hs_rollout(int model, int act, int nLayers, const int
     int s = batch[r * B + b];
     const float* o = obs + (size_t) s * frames * D;
 
-    float z[HS_D], k[4][HS_D], y[HS_D], fs[HS_D], fn[HS_D];
+    float z[HS_D];
     for (int d = 0; d < D; d++) z[d] = o[d];
-    float half = 0.5f * h, sixth = h / 6.f;
     double sse = 0.0;
     for (int st = 0; st < steps; st++) {
-        for (int j = 0; j < 4; j++) {
-            float a = j == 3 ? h : half;
-            for (int d = 0; d < D; d++) {
-                y[d] = j == 0 ? z[d] : z[d] + a * k[j - 1][d];
-                WS((st * 4 + j) * D + d) = y[d];
-            }
-            hs_sci_field(model, th, y, fs);
-            hs_mlp_forward(nn, nLayers, widths, act, y, ws, W, r, B, b, hidBase + (st * 4 + j) * H, fn);
-            for (int d = 0; d < D; d++) k[j][d] = fs[d] + fn[d];
-        }
-        for (int d = 0; d < D; d++) z[d] += sixth * (k[0][d] + 2.f * k[1][d] + 2.f * k[2][d] + k[3][d]);
+        hs_rk4_step(model, act, nLayers, widths, nn, th, h, st, H, hidBase, ws, W, r, B, b, z);
         if ((st + 1) % spf == 0) {
             int f = (st + 1) / spf;
             for (int d = 0; d < D; d++) {
@@ -141,30 +57,16 @@ extern "C" __global__ void hs_rollout(int model, int act, int nLayers, const int
     for (int i = 0; i < P; i++) GS(i) = 0.f;
     float gth[HS_MAX_THETA];
     for (int i = 0; i < nTheta; i++) gth[i] = 0.f;
-    float w6 = h / 6.f, w3 = h / 3.f, two = 2.f * weight;
-    float gz[HS_D], gk[4][HS_D], gy[HS_D];
+    float two = 2.f * weight;
+    float gz[HS_D];
     for (int d = 0; d < D; d++) gz[d] = 0.f;
     for (int st = steps - 1; st >= 0; st--) {
         if ((st + 1) % spf == 0) {
             int f = (st + 1) / spf;
             for (int d = 0; d < D; d++) gz[d] += two * WS(residBase + (f - 1) * D + d);
         }
-        for (int d = 0; d < D; d++) {
-            gk[0][d] = w6 * gz[d];
-            gk[1][d] = w3 * gz[d];
-            gk[2][d] = w3 * gz[d];
-            gk[3][d] = w6 * gz[d];
-        }
-        for (int j = 3; j >= 0; j--) {
-            int slot = st * 4 + j;
-            hs_field_vjp(nn, nLayers, widths, act, model, th, nTheta, P, ws, W, gs, r, B, b,
-                         slot * D, hidBase + slot * H, scratch, maxW, gk[j], gy, gth);
-            for (int d = 0; d < D; d++) gz[d] += gy[d];
-            if (j > 0) {
-                float a = j == 3 ? h : half;
-                for (int d = 0; d < D; d++) gk[j - 1][d] += a * gy[d];
-            }
-        }
+        hs_rk4_step_back(model, act, nLayers, widths, nn, th, nTheta, h, st, H, hidBase, scratch, maxW, ws, W, gs, P,
+                         r, B, b, gz, gth);
     }
     for (int i = 0; i < nTheta; i++) GS(i) = gth[i];
 }

@@ -275,9 +275,18 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** The dense layers of an MLP corrector's layer-wise path; null for the rollout kernels and for convolutional correctors. */
     static DenseOps denseFor(NnEngine engine, Device device, OdeHybrid model) {
         if (StepKernels.supports(model).isPresent()) return null;
+        if (engine == NnEngine.KERNELS) return null;
+        return denseLayers(engine, device);
+    }
+
+    /**
+     * The dense layers of an engine on the device: KERNELS, the project's GEMM kernels; CUBLAS and
+     * CUDNN on a {@link JCudaDevice} whose JCublas / JCudnn loads. Refusals are ConfigExceptions naming the reason.
+     */
+    static DenseOps denseLayers(NnEngine engine, Device device) {
         switch (engine) {
             case KERNELS:
-                return null;
+                return new KernelDenseOps(device);
             case CUBLAS: {
                 if (!(device instanceof JCudaDevice jd)) {
                     throw new hybridsam.io.ConfigException("--nn-engine cublas: needs a real GPU, not " + device.describe());
@@ -406,6 +415,12 @@ public final class CudaTrainingEngine implements TrainingEngine {
     /** Bytes of device memory a step of the layer-wise path (cuBLAS, cuDNN) needs for batch size B. */
     public static long layerwiseBatchBytes(OdeHybrid model, int K, int B, int frames) {
         return 4L * (LayerwiseGradient.workspaceFloats(model, K, B, frames) + 1 + (long) K * B) + 8L * K * B;
+    }
+
+    /** Bytes of device memory a step of the nested hybrid's program ({@link NestedGradient}) needs for batch size B. */
+    public static long nestedBatchBytes(hybridsam.model.NestedHybrid model, int K, int B, int frames) {
+        return 4L * (NestedGradient.workspaceFloats(model, K, B, frames) + NestedGradient.gradientRowsFloats(model, K, B)
+                + (long) K * B) + 8L * K * B;
     }
 
     /** Whether the gradients run through the convolutional program ({@link ConvOdeGradient}). */

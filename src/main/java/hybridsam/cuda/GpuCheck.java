@@ -394,6 +394,10 @@ public final class GpuCheck {
                 checks.add(lwGradient(dev, d, at, new PendulumModel(), Activation.TANH, 1, 256, 50, 2, new int[]{64, 64}, rng));
                 checks.add(lwGradient(dev, d, at, new DuffingModel(), Activation.SOFTPLUS, 8, 100, 30, 1, new int[]{128, 32}, rng));
             }
+            // the nested hybrid (pendulum-images) with its encoder and decoder on this engine, against NestedReference
+            int nB = large ? 16 : 3, nH = large ? 28 : 5, nW = large ? 28 : 6, nT = large ? 20 : 5, nWidth = large ? 128 : 16;
+            checks.add(KernelChecks.Planned.one("gradient nested K=2 B=" + nB + " " + nH + "x" + nW + " T=" + nT + at,
+                    () -> NestedChecks.gradient(dev, d, new PendulumModel(), Activation.TANH, 2, nB, nH, nW, nT, 2, nWidth, rng)));
             // at full size with large; smaller without (the CPU stand-in, where K=8 B=256 T=50 takes minutes per engine)
             int vsK = large ? 8 : 2, vsB = large ? 256 : 64, vsT = large ? 50 : 10;
             checks.add(KernelChecks.Planned.one("layer-wise vs kernels Pendulum tanh K=" + vsK + " B=" + vsB + " T=" + vsT + at,

@@ -186,6 +186,7 @@ public final class KernelChecks {
         c.addAll(ConvChecks.plan(dev, rng, large));
         c.addAll(LightChecks.plan(dev, rng, large));
         c.addAll(WindChecks.plan(dev, rng, large));
+        c.addAll(NestedChecks.plan(dev, rng, large));
         c.add(Planned.one("loss tally", () -> lossTally(dev, rng)));
         c.add(Planned.one("rowsum rows=7 n=300", () -> rowSum(dev, 7, 300, rng)));
         c.add(new Planned("perturbation (sam, asam, fsam, all)", () -> perturbation(dev, rng)));

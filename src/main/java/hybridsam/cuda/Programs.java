@@ -1,9 +1,11 @@
 package hybridsam.cuda;
 
 import hybridsam.cpu.CpuBackend;
+import hybridsam.cpu.CpuNestedBackend;
 import hybridsam.cpu.CpuOdeBackend;
 import hybridsam.model.ConvShape;
 import hybridsam.model.Hybrid;
+import hybridsam.model.NestedHybrid;
 import hybridsam.model.OdeHybrid;
 
 import java.util.Optional;
@@ -42,6 +44,7 @@ final class Programs {
         if (task.isEmpty()) return Optional.of(translationRefused(model));
         if (task.get() != model) return supports(task.get());
         if (model instanceof LightHybrid || model instanceof WindHybrid) return Optional.empty();
+        if (model instanceof NestedHybrid nested) return NestedGradient.supports(nested);
         return Optional.of("the CUDA backend has no gradient program for " + model.getClass().getSimpleName());
     }
 
@@ -76,6 +79,7 @@ final class Programs {
         if (model instanceof WindHybrid wind) {
             return ownKernels("the wind-tunnel program runs its networks inside its own kernel", K -> s -> new WindTunnelGradient(s, wind, K));
         }
+        if (model instanceof NestedHybrid nested) return nested(nested);
         throw new IllegalArgumentException(supports(model).orElse("no gradient program for " + model));
     }
 
@@ -84,6 +88,7 @@ final class Programs {
         CpuBackend task = TaskModels.cpu(model, threads);
         if (task != null) return task;
         if (model instanceof OdeHybrid ode) return new CpuOdeBackend(ode, threads);
+        if (model instanceof NestedHybrid nested) return new CpuNestedBackend(nested, threads);
         throw new IllegalArgumentException("no CPU backend known for " + model.getClass().getSimpleName() + "; pass one");
     }
 
@@ -132,6 +137,26 @@ final class Programs {
                     throw new hybridsam.io.ConfigException("--nn-engine " + engine.id() + ": " + w);
                 });
                 return new Opened(null, make.apply(K));
+            }
+        };
+    }
+
+    /**
+     * The nested hybrid ({@link NestedGradient}): encoder and decoder as dense layers on any engine
+     * (the project's GEMM kernels, cuBLAS, cuDNN's grouped 1x1 convolutions), the ODE in the
+     * project's rollout kernels.
+     */
+    private static Program nested(NestedHybrid model) {
+        return new Program() {
+            @Override
+            public Optional<String> refuses(NnEngine engine) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Opened open(NnEngine engine, Device device, int K) {
+                DenseOps dense = CudaTrainingEngine.denseLayers(engine, device);
+                return new Opened(dense, s -> new NestedGradient(s, model, K, dense));
             }
         };
     }
