@@ -74,6 +74,16 @@ public final class CpuNestedBackend implements CpuBackend {
         return CpuOdeBackend.keepsAll(m.ode(), frames, chunk, keepAllBytes);
     }
 
+    /** The split as image sequences this model reads: a size mismatch would read the wrong pixels, not fail. */
+    private ImageSequences images(Split split) {
+        ImageSequences d = (ImageSequences) split;
+        if (d.height() != model.height() || d.width() != model.width() || d.frames() < model.encoderFrames()) {
+            throw new IllegalArgumentException("the model reads " + model.encoderFrames() + "+ frames of " + model.height()
+                    + " x " + model.width() + " pixels; the split has " + d.frames() + " frames of " + d.height() + " x " + d.width());
+        }
+        return d;
+    }
+
     /** This thread's workspace, rebuilt when the sequence length or chunk size changes. */
     private Workspace workspace(int frames, int chunk) {
         Workspace[] holder = workspace.get();
@@ -100,7 +110,7 @@ public final class CpuNestedBackend implements CpuBackend {
      */
     @Override
     public void lossAndGradient(int K, float[] params, Split split, int[] batch, int B, float[] grads, double[] losses) {
-        ImageSequences data = (ImageSequences) split;
+        ImageSequences data = images(split);
         int P = model.parameterCount(), nTheta = model.thetaCount();
         int chunk = chunkFor(B);
         int nChunks = (B + chunk - 1) / chunk;
@@ -156,7 +166,7 @@ public final class CpuNestedBackend implements CpuBackend {
     /** Pixel MSE over a whole split; useNet false: the ODE without its corrector (encoder and decoder kept). */
     @Override
     public double meanSquaredError(float[] params, int pOff, Split split, boolean useNet) {
-        ImageSequences data = (ImageSequences) split;
+        ImageSequences data = images(split);
         double sq = sumOverSplit(data, (w, idx, o, n) -> {
             w.forward(params, pOff, data, idx, o, n, false, useNet);
             return w.score(data, idx, o, n, 0f);
@@ -167,7 +177,7 @@ public final class CpuNestedBackend implements CpuBackend {
     /** Test pixel MSE, the science-only pixel MSE, and the corrector's share of the field along the model's own trajectories. */
     @Override
     public TrainingEngine.Metrics evaluate(float[] params, int pOff, Split split) {
-        ImageSequences data = (ImageSequences) split;
+        ImageSequences data = images(split);
         double share = sumOverSplit(data, (w, idx, o, n) -> {
             w.rollout(params, pOff, data, idx, o, n, false, true);
             return w.ode.networkShareSum(params, pOff, w.states, n);
@@ -201,6 +211,7 @@ public final class CpuNestedBackend implements CpuBackend {
      * parameters at params[pOff ..]; useNet false: the ODE without its corrector.
      */
     public float[] predict(float[] params, int pOff, ImageSequences data, int[] sequences, boolean useNet) {
+        images(data);
         int T = data.frames(), px = model.pixels();
         float[] out = new float[Math.multiplyExact(Math.multiplyExact(sequences.length, T), px)];
         forEachChunk(data, sequences.length, (w, off, n) -> {
@@ -218,6 +229,7 @@ public final class CpuNestedBackend implements CpuBackend {
 
     /** The encoded initial states of the given sequences, [n][D]. */
     public float[] encode(float[] params, int pOff, ImageSequences data, int[] sequences) {
+        images(data);
         int D = model.stateDim();
         float[] out = new float[sequences.length * D];
         forEachChunk(data, sequences.length, (w, off, n) -> {

@@ -51,12 +51,17 @@ final class DenseKernels {
         }
     }
 
-    /** gIn[k][c] = Σ_i W[i][k] gOut[i][c] (overwrites gIn). */
+    /**
+     * gIn[k][c] = Σ_i W[i][k] gOut[i][c] (overwrites gIn). The vector of samples is the outer
+     * loop: its strip of gOut (nOut vectors) stays in cache for every block of inputs, which
+     * matters when gOut is wide and long (a decoder's pixels over a chunk of frames). Each
+     * output's sum runs over i in the same order whatever the loop nesting.
+     */
     static void backwardInput(float[] p, int w, int nIn, int nOut,
                               float[] gOut, int gOutOff, float[] gIn, int gInOff, int C) {
-        int k = 0;
-        for (; k + 4 <= nIn; k += 4) {
-            for (int c = 0; c < C; c += L) {
+        for (int c = 0; c < C; c += L) {
+            int k = 0;
+            for (; k + 4 <= nIn; k += 4) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
                 for (int i = 0; i < nOut; i++) {
                     FloatVector g = FloatVector.fromArray(S, gOut, gOutOff + i * C + c);
@@ -71,9 +76,7 @@ final class DenseKernels {
                 a2.intoArray(gIn, gInOff + (k + 2) * C + c);
                 a3.intoArray(gIn, gInOff + (k + 3) * C + c);
             }
-        }
-        for (; k < nIn; k++) {
-            for (int c = 0; c < C; c += L) {
+            for (; k < nIn; k++) {
                 FloatVector a = FloatVector.zero(S);
                 for (int i = 0; i < nOut; i++) {
                     a = FloatVector.fromArray(S, gOut, gOutOff + i * C + c).fma(FloatVector.broadcast(S, p[w + i * nIn + k]), a);
@@ -92,6 +95,34 @@ final class DenseKernels {
     static void accumulateWeights(float[] gOut, int gOutOff, float[] in, int inOff, int nIn, int nOut,
                                   float[] gWl, int gWlOff, float[] gBl, int gBlOff, int C) {
         int i = 0;
+        // four output rows per loaded input vector where there are many rows (a decoder's pixels);
+        // every accumulator still adds the chunk's vectors in order, so the blocking changes no bits
+        for (; nOut >= 256 && i + 4 <= nOut; i += 4) {
+            int g0 = gOutOff + i * C, g1 = g0 + C, g2 = g1 + C, g3 = g2 + C;
+            for (int j = 0; j < 4; j++) {
+                FloatVector b = FloatVector.fromArray(S, gBl, gBlOff + (i + j) * L);
+                for (int c = 0; c < C; c += L) b = b.add(FloatVector.fromArray(S, gOut, g0 + j * C + c));
+                b.intoArray(gBl, gBlOff + (i + j) * L);
+            }
+            for (int k = 0; k < nIn; k++) {
+                int a0i = gWlOff + (i * nIn + k) * L, a1i = a0i + nIn * L, a2i = a1i + nIn * L, a3i = a2i + nIn * L;
+                FloatVector a0 = FloatVector.fromArray(S, gWl, a0i);
+                FloatVector a1 = FloatVector.fromArray(S, gWl, a1i);
+                FloatVector a2 = FloatVector.fromArray(S, gWl, a2i);
+                FloatVector a3 = FloatVector.fromArray(S, gWl, a3i);
+                for (int c = 0; c < C; c += L) {
+                    FloatVector x = FloatVector.fromArray(S, in, inOff + k * C + c);
+                    a0 = FloatVector.fromArray(S, gOut, g0 + c).fma(x, a0);
+                    a1 = FloatVector.fromArray(S, gOut, g1 + c).fma(x, a1);
+                    a2 = FloatVector.fromArray(S, gOut, g2 + c).fma(x, a2);
+                    a3 = FloatVector.fromArray(S, gOut, g3 + c).fma(x, a3);
+                }
+                a0.intoArray(gWl, a0i);
+                a1.intoArray(gWl, a1i);
+                a2.intoArray(gWl, a2i);
+                a3.intoArray(gWl, a3i);
+            }
+        }
         for (; i + 2 <= nOut; i += 2) {
             int g0 = gOutOff + i * C, g1 = g0 + C;
             FloatVector b0 = FloatVector.fromArray(S, gBl, gBlOff + i * L);

@@ -143,6 +143,17 @@ class NestedBackendTest {
     }
 
     @Test
+    void imagesOfAnotherSizeAreRefused() {
+        float[] p = NestedFixtures.params(m, 1, 13);
+        ImageSequences wide = NestedFixtures.images(3, FRAMES, H, W + 1, 1);
+        try (CpuNestedBackend b = new CpuNestedBackend(m, 1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.meanSquaredError(p, 0, wide, true));
+            assertTrue(e.getMessage().contains("6 x 7"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> b.predict(p, 0, wide, new int[]{0}, true));
+        }
+    }
+
+    @Test
     void memoryBudgetRefusesWhatCannotFit() {
         long one = MemoryBudget.cpuBytes(m, 1, 64, 20, 2, "test");
         long many = MemoryBudget.cpuBytes(m, 64, 64, 20, 2, "test");
