@@ -592,6 +592,11 @@ final class RunSetup {
         if (model instanceof OdeHybrid ode) {
             hybridsam.cpu.MemoryBudget.checkCpu(ode, rules.length, B, ((Sequences) data.train()).frames(), threads,
                     "--replicas " + rules.length + " --hidden " + ode.corrector().describe() + " --batch " + batch + " --threads " + threads);
+        } else if (model instanceof hybridsam.model.NestedHybrid nested) {
+            // the per-thread workspace (encoder input, every stage, the decoder's T·C columns) counts too
+            hybridsam.cpu.MemoryBudget.checkCpu(nested, rules.length, B, ((hybridsam.model.ImageSequences) data.train()).frames(),
+                    threads, "--replicas " + rules.length + " --hidden " + nested.ode().corrector().describe() + " --batch " + batch
+                    + " --threads " + threads);
         } else {
             hybridsam.cpu.MemoryBudget.checkCpu(model, rules.length, B, "--replicas " + rules.length + " --hidden "
                     + java.util.Arrays.toString(hidden).replaceAll("[\\[\\] ]", "") + " (" + model.parameterCount()

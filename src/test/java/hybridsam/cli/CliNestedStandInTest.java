@@ -29,8 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The nested hybrid (pendulum-images) on the CUDA stand-ins against the CPU: a few fsam and erm
  * steps of CudaTrainingEngine.onGpu (encoder and decoder on the project's GEMM kernels, and on
  * cuBLAS) agree with CpuTrainingEngine over CpuNestedBackend — losses, θ and the networks — to
- * float32 rounding. Written against the engine API: `train --task pendulum-images --device cuda
- * --nn-engine kernels|cublas` against `--device cpu` belongs here once the task is registered.
+ * float32 rounding, through the engine API; {@link CliComposedStandInTest} runs the same through
+ * `train --task pendulum-images --device cuda --nn-engine kernels|cublas`.
  */
 class CliNestedStandInTest {
     private static final double THETA_REL = 2e-5;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import hybridsam.cuda.StandIn;
 import hybridsam.io.DatasetStore;
 import hybridsam.tasks.data.LightTunnelData;
+import hybridsam.tasks.data.PendulumImagesData;
 import hybridsam.tasks.data.WindTunnelData;
 
 import java.io.IOException;
@@ -22,13 +23,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The Causal Chambers tasks' GPU path through the command line on the CUDA stand-ins: `--device
- * cuda` agrees with `--device cpu` to float32 rounding (θ, the test error, every epoch's losses)
- * for wind-tunnel (the project's rollout kernel) and light-tunnel (its renderer kernels with the
- * project's convolution kernels, and with cuDNN). The data are small versions of the simulators'
- * (the stand-in checks every memory access of every kernel thread on the CPU).
+ * The composed tasks' GPU path through the command line on the CUDA stand-ins: `--device cuda`
+ * agrees with `--device cpu` to float32 rounding (θ, the test error, every epoch's losses) for
+ * wind-tunnel (the project's rollout kernel), light-tunnel (its renderer kernels with the
+ * project's convolution kernels, and with cuDNN) and pendulum-images (the nested program: encoder
+ * and decoder on the project's GEMM kernels, and on cuBLAS; the ODE in its fused kernel). The data
+ * are small versions of the simulators' (the stand-in checks every memory access of every kernel
+ * thread on the CPU).
  */
-class CliChambersStandInTest {
+class CliComposedStandInTest {
     /**
      * Relative tolerances. Measured: wind-tunnel at most 3.1e-6 (the CPU integrates the fans in
      * double, the kernel in float), light-tunnel 4.3e-7 (float sums in another order).
@@ -42,9 +45,11 @@ class CliChambersStandInTest {
         hybridsam.cuda.StandInSuites.assume();
         Path dir = Cli.root().resolve(task + "-tiny");
         if (!Files.exists(dir.resolve(DatasetStore.MANIFEST))) {
-            DatasetStore.save(dir, task.equals("wind-tunnel")
-                    ? WindTunnelData.generate("small", new WindTunnelData.Settings(6, 2, 2), 0)
-                    : LightTunnelData.generate("small", new LightTunnelData.Settings(6, 6, 8, 4, 4), 0));
+            DatasetStore.save(dir, switch (task) {
+                case "wind-tunnel" -> WindTunnelData.generate("small", new WindTunnelData.Settings(6, 2, 2), 0);
+                case "light-tunnel" -> LightTunnelData.generate("small", new LightTunnelData.Settings(6, 6, 8, 4, 4), 0);
+                default -> PendulumImagesData.generate("small", new PendulumImagesData.Settings(8, 6, 2, 2, 6, 0.2, 0.01), 0);
+            });
         }
         return dir;
     }
@@ -59,7 +64,8 @@ class CliChambersStandInTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"wind-tunnel,kernels", "light-tunnel,kernels", "light-tunnel,cudnn"})
+    @CsvSource({"wind-tunnel,kernels", "light-tunnel,kernels", "light-tunnel,cudnn", "pendulum-images,kernels",
+            "pendulum-images,cublas"})
     void cudaOnTheStandInAgreesWithTheCpu(String task, String engine) throws IOException {
         Map<String, Object> cpu = CPU.containsKey(task) ? CPU.get(task) : train(task, task + "-cpu", "--device", "cpu");
         CPU.put(task, cpu);
@@ -79,7 +85,7 @@ class CliChambersStandInTest {
             close(worst, "train_loss", List.of(x.get("train_loss")), List.of(y.get("train_loss")), MSE_REL);
             close(worst, "valid_mse", List.of(x.get("valid_mse")), List.of(y.get("valid_mse")), MSE_REL);
         }
-        System.out.println("CliChambersStandInTest: " + task + " --nn-engine " + engine + ":" + worst);
+        System.out.println("CliComposedStandInTest: " + task + " --nn-engine " + engine + ":" + worst);
     }
 
     private static void close(StringBuilder worst, String label, List<Object> want, List<Object> got, double rel) {
