@@ -4,11 +4,9 @@ import hybridsam.model.Activation;
 import hybridsam.model.ImageSequences;
 import hybridsam.model.NestedHybrid;
 import hybridsam.model.Split;
-import hybridsam.model.ThetaSpec;
 import hybridsam.train.TrainingEngine;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -98,12 +96,6 @@ public final class CpuNestedBackend implements CpuBackend {
         return holder[0];
     }
 
-    private static final class Partial {
-        double sq;
-        float[] gNn;     // corrector | encoder | decoder
-        double[] gTheta;
-    }
-
     /**
      * losses[r] = mean over the minibatch batch[r·B ..) of the squared pixel error over every
      * frame and pixel (divided by B · T · H · W); grads[r·P ..] its gradient w.r.t. (u, φ).
@@ -117,38 +109,21 @@ public final class CpuNestedBackend implements CpuBackend {
         int frames = data.frames();
         double count = (double) B * frames * model.pixels();
         float weight = (float) (1.0 / count);
-        List<Callable<Partial>> tasks = new ArrayList<>();
+        List<Callable<ChunkGradient>> tasks = new ArrayList<>();
         for (int r = 0; r < K; r++) {
             for (int ci = 0; ci < nChunks; ci++) {
                 final int pOff = r * P, off = r * B + ci * chunk, n = Math.min(chunk, B - ci * chunk);
                 tasks.add(() -> {
                     Workspace w = workspace(frames, chunk);
-                    Partial p = new Partial();
                     w.forward(params, pOff, data, batch, off, n, true, true);
-                    p.sq = w.score(data, batch, off, n, 2f * weight);
-                    p.gNn = new float[P - nTheta];
-                    w.backward(params, pOff, p.gNn);
-                    p.gTheta = w.ode.gTheta.clone();
-                    return p;
+                    double sq = w.score(data, batch, off, n, 2f * weight);
+                    float[] gNn = new float[P - nTheta];  // corrector | encoder | decoder
+                    w.backward(params, pOff, gNn);
+                    return new ChunkGradient(sq, w.ode.gTheta.clone(), gNn);
                 });
             }
         }
-        List<Partial> parts = pool.runAll(tasks);
-        ThetaSpec spec = model.thetaSpec();
-        for (int r = 0; r < K; r++) {
-            double sq = 0;
-            double[] gTheta = new double[nTheta];
-            int g = r * P;
-            Arrays.fill(grads, g, g + P, 0f);
-            for (int ci = 0; ci < nChunks; ci++) {
-                Partial p = parts.get(r * nChunks + ci);
-                sq += p.sq;
-                for (int i = 0; i < nTheta; i++) gTheta[i] += p.gTheta[i];
-                for (int i = 0; i < p.gNn.length; i++) grads[g + nTheta + i] += p.gNn[i];
-            }
-            for (int i = 0; i < nTheta; i++) grads[g + i] = (float) (gTheta[i] * spec.derivative(i, params[g + i]));
-            losses[r] = sq / count;
-        }
+        ChunkGradient.sum(pool.runAll(tasks), K, nChunks, P, model.thetaSpec(), params, grads, losses, sq -> sq / count);
     }
 
     /** What one pass over a chunk of a split adds up. */

@@ -3,7 +3,6 @@ package hybridsam.cpu;
 import hybridsam.model.OdeHybrid;
 import hybridsam.model.Sequences;
 import hybridsam.model.Split;
-import hybridsam.model.ThetaSpec;
 import hybridsam.train.TrainingEngine;
 
 import java.util.ArrayList;
@@ -89,12 +88,6 @@ public final class CpuOdeBackend implements CpuBackend {
         return holder[0];
     }
 
-    private static final class Partial {
-        double sq;
-        float[] gNn;
-        double[] gTheta;
-    }
-
     /**
      * For each replica r: losses[r] = mean squared error of its minibatch
      * batch[r*B .. r*B+B) at params[r*P ..], and grads[r*P ..] = its gradient with respect to
@@ -110,39 +103,19 @@ public final class CpuOdeBackend implements CpuBackend {
         int nChunks = (B + chunk - 1) / chunk;
         int frames = data.frames();
         float weight = (float) (1.0 / ((double) B * (frames - 1) * model.stateDim()));
-        List<Callable<Partial>> tasks = new ArrayList<>();
+        List<Callable<ChunkGradient>> tasks = new ArrayList<>();
         for (int r = 0; r < K; r++) {
             for (int ci = 0; ci < nChunks; ci++) {
                 final int rr = r, off = r * B + ci * chunk, n = Math.min(chunk, B - ci * chunk);
                 tasks.add(() -> {
                     OdeRollout w = newWorkspace(frames, chunk);
-                    Partial p = new Partial();
-                    p.sq = w.forward(params, rr * P, data, batch, off, n, true, true);
+                    double sq = w.forward(params, rr * P, data, batch, off, n, true, true);
                     w.backward(params, rr * P, weight);
-                    p.gNn = w.gNn.clone();
-                    p.gTheta = w.gTheta.clone();
-                    return p;
+                    return new ChunkGradient(sq, w.gTheta.clone(), w.gNn.clone());
                 });
             }
         }
-        List<Partial> parts = pool.runAll(tasks);
-        ThetaSpec spec = model.science().theta();
-        for (int r = 0; r < K; r++) {
-            double sq = 0;
-            double[] gTheta = new double[nTheta];
-            int g = r * P;
-            java.util.Arrays.fill(grads, g, g + P, 0f);
-            for (int ci = 0; ci < nChunks; ci++) {
-                Partial p = parts.get(r * nChunks + ci);
-                sq += p.sq;
-                for (int i = 0; i < nTheta; i++) gTheta[i] += p.gTheta[i];
-                for (int i = 0; i < p.gNn.length; i++) grads[g + nTheta + i] += p.gNn[i];
-            }
-            for (int i = 0; i < nTheta; i++) {
-                grads[g + i] = (float) (gTheta[i] * spec.derivative(i, params[r * P + i]));
-            }
-            losses[r] = sq * weight;
-        }
+        ChunkGradient.sum(pool.runAll(tasks), K, nChunks, P, model.thetaSpec(), params, grads, losses, sq -> sq * weight);
     }
 
     /** What one pass over a chunk of a split adds up. */

@@ -1,5 +1,6 @@
 package hybridsam.tasks;
 
+import hybridsam.cpu.ChunkGradient;
 import hybridsam.cpu.CpuBackend;
 import hybridsam.cpu.WorkerPool;
 import hybridsam.cpu.CpuCorrector;
@@ -168,12 +169,6 @@ public final class LightTunnelBackend implements CpuBackend {
         }
     }
 
-    private static final class Partial {
-        double sq;
-        float[] gNn;
-        double[] gS;
-    }
-
     @Override
     public void lossAndGradient(int K, float[] params, Split split, int[] batch, int B, float[] grads, double[] losses) {
         LightTunnelSplit data = (LightTunnelSplit) split;
@@ -183,38 +178,20 @@ public final class LightTunnelBackend implements CpuBackend {
         int nChunks = (B + chunk - 1) / chunk;
         int imageSize = 3 * model.height() * model.width();
         float weight = (float) (1.0 / ((double) B * imageSize));
-        List<Callable<Partial>> tasks = new ArrayList<>();
+        List<Callable<ChunkGradient>> tasks = new ArrayList<>();
         for (int r = 0; r < K; r++) {
             for (int ci = 0; ci < nChunks; ci++) {
                 final int pOff = r * P, off = r * B + ci * chunk, n = Math.min(chunk, B - ci * chunk);
                 tasks.add(() -> {
                     Workspace w = workspace.get();
                     w.forward(params, pOff, data, batch, off, n, true);
-                    Partial p = new Partial();
-                    p.sq = w.squaredError(data, weight);
+                    double sq = w.squaredError(data, weight);
                     w.backward(params, pOff, data);
-                    p.gNn = w.gNn.clone();
-                    p.gS = w.gS.clone();
-                    return p;
+                    return new ChunkGradient(sq, w.gS.clone(), w.gNn.clone());
                 });
             }
         }
-        List<Partial> parts = pool.runAll(tasks);
-        ThetaSpec spec = model.thetaSpec();
-        for (int r = 0; r < K; r++) {
-            double sq = 0;
-            double[] gS = new double[nTheta];
-            int g = r * P;
-            Arrays.fill(grads, g, g + P, 0f);
-            for (int ci = 0; ci < nChunks; ci++) {
-                Partial p = parts.get(r * nChunks + ci);
-                sq += p.sq;
-                for (int i = 0; i < nTheta; i++) gS[i] += p.gS[i];
-                for (int i = 0; i < p.gNn.length; i++) grads[g + nTheta + i] += p.gNn[i];
-            }
-            for (int i = 0; i < nTheta; i++) grads[g + i] = (float) (gS[i] * spec.derivative(i, params[g + i]));
-            losses[r] = sq * weight;
-        }
+        ChunkGradient.sum(pool.runAll(tasks), K, nChunks, P, model.thetaSpec(), params, grads, losses, sq -> sq * weight);
     }
 
     @FunctionalInterface

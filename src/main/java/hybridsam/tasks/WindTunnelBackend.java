@@ -1,5 +1,6 @@
 package hybridsam.tasks;
 
+import hybridsam.cpu.ChunkGradient;
 import hybridsam.cpu.CpuBackend;
 import hybridsam.cpu.WorkerPool;
 import hybridsam.cpu.CpuCorrector;
@@ -82,12 +83,6 @@ public final class WindTunnelBackend implements CpuBackend {
         return holder[0];
     }
 
-    private static final class Partial {
-        double loss;
-        double[] gTheta;
-        float[] gFan, gPressure;
-    }
-
     @Override
     public void lossAndGradient(int K, float[] params, Split split, int[] batch, int B, float[] grads, double[] losses) {
         WindTunnelSplit data = (WindTunnelSplit) split;
@@ -96,40 +91,22 @@ public final class WindTunnelBackend implements CpuBackend {
         int nChunks = (B + chunk - 1) / chunk;
         int frames = data.frames();
         double invB = 1.0 / B;
-        List<Callable<Partial>> tasks = new ArrayList<>();
+        List<Callable<ChunkGradient>> tasks = new ArrayList<>();
         for (int r = 0; r < K; r++) {
             for (int ci = 0; ci < nChunks; ci++) {
                 final int rr = r, off = r * B + ci * chunk, n = Math.min(chunk, B - ci * chunk);
                 tasks.add(() -> {
                     Rollout w = rollout(frames, chunk);
-                    Partial p = new Partial();
-                    p.loss = w.forward(params, rr * P, data, batch, off, n, true);
+                    double loss = w.forward(params, rr * P, data, batch, off, n, true);
                     w.backward(params, rr * P, invB);
-                    p.gTheta = w.gTheta.clone();
-                    p.gFan = w.gFan.clone();
-                    p.gPressure = w.gPressure.clone();
-                    return p;
+                    // the pressure net's weights follow the fan net's (pressureOffset = fanOffset + fan size)
+                    float[] gNn = Arrays.copyOf(w.gFan, w.gFan.length + w.gPressure.length);
+                    System.arraycopy(w.gPressure, 0, gNn, w.gFan.length, w.gPressure.length);
+                    return new ChunkGradient(loss, w.gTheta.clone(), gNn);
                 });
             }
         }
-        List<Partial> parts = pool.runAll(tasks);
-        ThetaSpec spec = model.thetaSpec();
-        int nTheta = model.thetaCount(), fanOff = model.fanOffset(), pOff = model.pressureOffset();
-        for (int r = 0; r < K; r++) {
-            int g = r * P;
-            Arrays.fill(grads, g, g + P, 0f);
-            double loss = 0;
-            double[] gTheta = new double[nTheta];
-            for (int ci = 0; ci < nChunks; ci++) {
-                Partial p = parts.get(r * nChunks + ci);
-                loss += p.loss;
-                for (int i = 0; i < nTheta; i++) gTheta[i] += p.gTheta[i];
-                for (int i = 0; i < p.gFan.length; i++) grads[g + fanOff + i] += p.gFan[i];
-                for (int i = 0; i < p.gPressure.length; i++) grads[g + pOff + i] += p.gPressure[i];
-            }
-            for (int i = 0; i < nTheta; i++) grads[g + i] = (float) (gTheta[i] * spec.derivative(i, params[g + i]));
-            losses[r] = loss * invB;
-        }
+        ChunkGradient.sum(pool.runAll(tasks), K, nChunks, P, model.thetaSpec(), params, grads, losses, loss -> loss * invB);
     }
 
     @FunctionalInterface
