@@ -220,10 +220,13 @@ cat "$out/gpu-check-java.log" >>"$log"
 grep -E '^(PASS|FAIL|STOP|probe:|device:|nn engine|time )' "$out/gpu-check-java.log" | sed 's/^/  /'
 
 # ---- PyTorch peer (benchmarks/pytorch_peer.py, issue 4) -- begin --------------------------------
-# Times the same pendulum step in PyTorch when `import torch` works; never fails the check.
-# Env: PYTORCH_PEER=0 skips it; PYTORCH_PEER_ARGS extra arguments (e.g. "--variants eager,cudagraph");
+# Times the same pendulum step in PyTorch when `import torch` works, then the nested pendulum-images
+# step (pytorch_peer.py --task pendulum-images); never fails the check.
+# Env: PYTORCH_PEER=0 skips both; PYTORCH_PEER_ARGS extra arguments (e.g. "--variants eager,cudagraph");
 # PYTORCH_PEER_BUDGET seconds after which no new variant starts (default 180);
-# PYTORCH_PEER_TIMEOUT hard limit in seconds (default 300; figures so far stay in the JSON).
+# PYTORCH_PEER_TIMEOUT hard limit in seconds (default 300; figures so far stay in the JSON);
+# PYTORCH_PEER_IMAGES=0 skips the pendulum-images step, PYTORCH_PEER_IMAGES_BUDGET (default 60) and
+# PYTORCH_PEER_IMAGES_TIMEOUT (default 120) bound it.
 peer_json="$out/pytorch-peer.json"
 peer=""
 for cand in "$here/pytorch_peer.py" "$here/benchmarks/pytorch_peer.py" "$here/../benchmarks/pytorch_peer.py" "$bundle/pytorch_peer.py"; do
@@ -231,23 +234,19 @@ for cand in "$here/pytorch_peer.py" "$here/benchmarks/pytorch_peer.py" "$here/..
 done
 # torch brings its own CUDA libraries: run it with the LD_LIBRARY_PATH this script started with
 peer_ld="${LD_LIBRARY_PATH#"$(IFS=:; echo "${libdirs[*]:-}")"}"; peer_ld="${peer_ld#:}"
-if [[ "${PYTORCH_PEER:-1}" == "0" ]]; then
-    say "== PyTorch peer: skipped (PYTORCH_PEER=0)"
-elif [[ -z "$peer" ]]; then
-    say "== PyTorch peer: skipped (pytorch_peer.py not found next to $0)"
-elif ! env LD_LIBRARY_PATH="$peer_ld" python3 -c "import torch" >/dev/null 2>&1; then
-    say "== PyTorch peer: skipped (python3 cannot import torch)"
-else
-    say "== PyTorch peer ($peer ${PYTORCH_PEER_ARGS:-}; log $out/pytorch-peer.log)"
-    rm -f "$peer_json"
+# one task of the peer: its run, log and JSON, and the table read from the JSON
+peer_task() {
+    local task="$1" json="$2" budget="$3" limit="$4"
+    say "== PyTorch peer, $task ($peer ${PYTORCH_PEER_ARGS:-}; log $out/pytorch-peer-$task.log)"
+    rm -f "$json"
     # shellcheck disable=SC2086
-    env LD_LIBRARY_PATH="$peer_ld" timeout "${PYTORCH_PEER_TIMEOUT:-300}" python3 "$peer" --json "$peer_json" \
-        --time-budget "${PYTORCH_PEER_BUDGET:-180}" ${PYTORCH_PEER_ARGS:-} >"$out/pytorch-peer.log" 2>&1
+    env LD_LIBRARY_PATH="$peer_ld" timeout "$limit" python3 "$peer" --task "$task" --json "$json" \
+        --time-budget "$budget" ${PYTORCH_PEER_ARGS:-} >"$out/pytorch-peer-$task.log" 2>&1
     peer_rc=$?
-    cat "$out/pytorch-peer.log" >>"$log"
+    cat "$out/pytorch-peer-$task.log" >>"$log"
     say "pytorch_peer exit $peer_rc"
     # the table from the JSON, so that a timed-out run still shows what it measured
-    python3 - "$peer_json" <<'PY' 2>&1 | tee -a "$log" || true
+    python3 - "$json" <<'PY' 2>&1 | tee -a "$log" || true
 import json, sys
 try:
     doc = json.load(open(sys.argv[1]))
@@ -263,6 +262,20 @@ for r in doc.get("results", []):
         why = r.get("skipped") or ("FAILED: " + r.get("error", "?").splitlines()[0][:90])
         print("  %-18s %-5s %10s %10s  %s" % (r["variant"], r.get("rule", ""), "-", "-", why))
 PY
+}
+if [[ "${PYTORCH_PEER:-1}" == "0" ]]; then
+    say "== PyTorch peer: skipped (PYTORCH_PEER=0)"
+elif [[ -z "$peer" ]]; then
+    say "== PyTorch peer: skipped (pytorch_peer.py not found next to $0)"
+elif ! env LD_LIBRARY_PATH="$peer_ld" python3 -c "import torch" >/dev/null 2>&1; then
+    say "== PyTorch peer: skipped (python3 cannot import torch)"
+else
+    # the pendulum step (side by side with GpuCheck below), then the nested pendulum-images step
+    peer_task pendulum "$peer_json" "${PYTORCH_PEER_BUDGET:-180}" "${PYTORCH_PEER_TIMEOUT:-300}"
+    if [[ "${PYTORCH_PEER_IMAGES:-1}" != "0" ]]; then
+        peer_task pendulum-images "$out/pytorch-peer-pendulum-images.json" "${PYTORCH_PEER_IMAGES_BUDGET:-60}" \
+            "${PYTORCH_PEER_IMAGES_TIMEOUT:-120}"
+    fi
 fi
 # ---- PyTorch peer -- end -------------------------------------------------------------------------
 echo
