@@ -167,6 +167,8 @@ final class ReplicaSummary {
         boolean hasCosine = finalOf(reps.get(0)).containsKey("theta_cosine");
         StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%7s %6s", "replica", "seed"));
         for (String k : keys) h.append(String.format(Locale.ROOT, " %10s", k));
+        // θ̂ always, by component name: a run on data without θ* has no error to show, but its estimate
+        h.append(String.format(Locale.ROOT, " %-24s", String.join(",", setup.task.theta().names())));
         h.append(String.format(Locale.ROOT, " %5s %12s%s %11s %8s", "best", hasError ? "theta_error" : "",
                 hasCosine ? String.format(Locale.ROOT, " %12s", "theta_cosine") : "", "test_mse", "physics"));
         out.println(h.toString().stripTrailing());
@@ -175,6 +177,7 @@ final class ReplicaSummary {
             Map<String, Object> f = finalOf(e);
             StringBuilder l = new StringBuilder(String.format(Locale.ROOT, "%7d %6s", r, e.get("seed")));
             for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.rules[r].toMap().get(k))));
+            l.append(String.format(Locale.ROOT, " %-24s", thetaText(f.get("theta"))));
             l.append(String.format(Locale.ROOT, " %5s %12s%s %11.4e %8.4f", e.get("best_epoch"),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) f.get("theta_error")) : "",
                     hasCosine ? String.format(Locale.ROOT, " %12.4f", (double) f.get("theta_cosine")) : "",
@@ -203,6 +206,14 @@ final class ReplicaSummary {
                 (double) res.get("steps_per_second"), res.get("steps"), reps.size(), (double) res.get("replica_steps_per_second"));
     }
 
+    /** θ̂ as the progress line writes it, components joined by commas (a double[] or a list of numbers). */
+    private static String thetaText(Object theta) {
+        List<String> parts = new ArrayList<>();
+        if (theta instanceof double[] t) for (double v : t) parts.add(ProgressLine.theta(v));
+        else if (theta instanceof List<?> t) for (Object v : t) parts.add(ProgressLine.theta(((Number) v).doubleValue()));
+        return String.join(",", parts);
+    }
+
     /** evaluate's text output for K > 1. */
     @SuppressWarnings("unchecked")
     static void printEvaluations(PrintStream out, Map<String, Object> r, List<Map<String, Object>> each) {
@@ -211,10 +222,8 @@ final class ReplicaSummary {
         out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11s %11s %8s", "replica", "seed", "theta",
                 hasError ? "theta_error" : "", "mse", "science", "physics").stripTrailing());
         for (Map<String, Object> e : each) {
-            double[] theta = (double[]) e.get("theta");
-            StringBuilder t = new StringBuilder();
-            for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ",").append(ProgressLine.theta(theta[i]));
-            out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11.4e %11.4e %8.4f", e.get("replica"), e.get("seed"), t,
+            out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11.4e %11.4e %8.4f", e.get("replica"), e.get("seed"),
+                    thetaText(e.get("theta")),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) e.get("theta_error")) : "",
                     (double) e.get("mse"), (double) e.get("mse_science_only"), (double) e.get("network_share")));
         }

@@ -152,6 +152,38 @@ class CliReplicasTest {
         assertEquals((err[0] + err[2]) / 2, Cli.number(Cli.map(g, "theta_error"), "median"), 0.0);
     }
 
+    /**
+     * The replica table shows each replica's θ̂ by component name, also for data without θ*
+     * (a user's own data: no θ error to show, the estimate still printed).
+     */
+    @SuppressWarnings("unchecked")
+    @Test
+    void replicaTableShowsThetaByNameEvenWithoutThetaStar() throws IOException {
+        Path d = tmp.resolve("own-data");
+        Cli.copyDir(Cli.duffingData(), d);
+        Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(d.resolve("manifest.json")));
+        m.remove("theta_star");
+        m.remove("theta_mn");
+        m.remove("task");
+        Files.writeString(d.resolve("manifest.json"), Json.write(m));
+        Path k = tmp.resolve("own");
+        Cli.Result res = Cli.run("train", "--task", "duffing", "--data", d.toString(), "--epochs", "1", "--threads", "2",
+                "--quiet", "--method", "erm,fsam", "--out", k.toString()).expect(Main.OK);
+        List<String> lines = res.out().lines().toList();
+        int head = -1;
+        for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("replica")) head = i;
+        assertTrue(head >= 0, res.out());
+        assertTrue(lines.get(head).contains("alpha,beta"), lines.get(head));
+        assertFalse(lines.get(head).contains("theta_error"), "no θ* here: " + lines.get(head));
+        List<Map<String, Object>> reps = replicas(Cli.json(k.resolve("results.json")));
+        for (int r = 0; r < 2; r++) {
+            List<Object> theta = Cli.list(Cli.map(reps.get(r), "final"), "theta");
+            String shown = ProgressLine.theta(((Number) theta.get(0)).doubleValue()) + ","
+                    + ProgressLine.theta(((Number) theta.get(1)).doubleValue());
+            assertTrue(lines.get(head + 1 + r).contains(shown), lines.get(head + 1 + r) + " should show " + shown);
+        }
+    }
+
     /** train with a bad replica option: status 2, the option named on stderr, nothing written. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
