@@ -45,7 +45,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
 
-/** The `hybridsam` command line (through picocli): generate, train, evaluate, devices, completion. */
+/** The `hybridsam` command line (through picocli): generate, train, evaluate, plot, devices, completion. */
 public final class Main {
     public static final int OK = 0, FAILED = 1, BAD_INPUT = 2, DIVERGED = 3, CANNOT_WRITE = 4;
 
@@ -62,6 +62,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // the plots are drawn without a window system (Java2D into an image), also where a display is set
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         String enc = System.getProperty("sun.stdout.encoding");
         java.nio.charset.Charset cs;
         try {
