@@ -61,7 +61,9 @@ final class Help {
                 theta_error and test_mse, also per distinct value of each listed hyperparameter), and \
                 stdout shows one line per replica and the summary. pendulum-images also writes \
                 DIR/predictions.png (DIR/predictions-replica-R.png per replica): test sequences as true, \
-                predicted and science-only frames. Every run also draws DIR/loss.png (training loss and                 validation MSE per epoch) and DIR/theta.png (theta per epoch, with theta* and theta_mn where                 known) unless --no-plots; a run refuses a folder that already holds a file of one of these names.""");
+                predicted and science-only frames. Every run also draws DIR/loss.png (training loss and \
+                validation MSE per epoch) and DIR/theta.png (theta per epoch, with theta* and theta_mn where \
+                known) unless --no-plots; a run refuses a folder that already holds a file of one of these names.""");
     }
 
     /** The paragraph listed after --replicas. */
@@ -94,7 +96,11 @@ final class Help {
     static void plot(CommandSpec spec, List<Options.Def> defs) {
         usage(spec, "hybridsam plot --run DIR%n   or: hybridsam plot DIR", defs, """
                 draw loss.png and theta.png of a finished run
-                Reads DIR/results.json (one run or replicas) and writes DIR/loss.png (training loss and                 validation MSE per epoch, log scale, the best epoch marked; one pair of lines per replica)                 and DIR/theta.png (theta per epoch, one chart per component, theta* and theta_mn drawn where                 known; light-tunnel: the cosine to theta*). It replaces plot files that hybridsam wrote                 (they carry its mark) and refuses any other file of those names.""", null);
+                Reads DIR/results.json (one run or replicas) and writes DIR/loss.png (training loss and \
+                validation MSE per epoch, log scale, the best epoch marked; one pair of lines per replica) \
+                and DIR/theta.png (theta per epoch, one chart per component, theta* and theta_mn drawn where \
+                known; light-tunnel: the cosine to theta*). It replaces plot files that hybridsam wrote \
+                (they carry its mark) and refuses any other file of those names.""", null);
     }
 
     static void devices(CommandSpec spec) {

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The plots of a run (loss.png, theta.png): written by train when it finishes (one run, replicas,
- * a θ of two components, a θ known up to scale), not with --no-plots, by hybridsam plot for a
+ * a θ of two components, a θ known up to scale, a resume), not with --no-plots, by hybridsam plot for a
  * finished run; decoded as PNG of the expected size. Refused: a results.json that is missing or
  * garbled (named), a foreign file of a plot's name (before training); a plot that cannot be drawn
  * is skipped by train, which still succeeds.
@@ -92,6 +92,25 @@ class CliPlotsTest {
         Cli.Result r = Cli.train(run, "--task", "light-tunnel", "--epochs", "2", "--method", "erm").expect(Main.OK);
         assertEquals(9, Cli.list(Cli.map(Cli.json(run.resolve("results.json")), "final"), "theta").size());
         assertPlots(r, run, 1);
+    }
+
+    /** A resumed run that finishes draws its plots (over the ones it drew before, which are its own). */
+    @Test
+    void aResumeThatFinishesDrawsThePlots() throws IOException {
+        Path cut = tmp.resolve("cut");
+        Cli.train(cut, "--task", "pendulum", "--epochs", "1").expect(Main.OK);
+        byte[] before = Files.readAllBytes(cut.resolve(Plots.LOSS));
+        // make it the run of 2 epochs that stopped after its first
+        Path config = cut.resolve("config.json");
+        Map<String, Object> c = Cli.json(config);
+        List<Object> args = new java.util.ArrayList<>(Cli.list(c, "args"));
+        args.set(args.indexOf("--epochs") + 1, "2");
+        c.put("args", args);
+        Files.writeString(config, hybridsam.io.Json.write(c) + "\n");
+        Files.delete(cut.resolve("results.json"));
+        Cli.Result r = Cli.run("train", "--resume", cut.toString()).expect(Main.OK);
+        assertPlots(r, cut, 1);
+        assertFalse(java.util.Arrays.equals(before, Files.readAllBytes(cut.resolve(Plots.LOSS))), "two epochs drawn, not one");
     }
 
     @Test
