@@ -20,6 +20,7 @@ rm -rf gpu-bundle
 mkdir -p gpu-bundle/lib
 cp "$jar" gpu-bundle/hybridsam.jar
 cp target/lib/*.jar gpu-bundle/lib/
+# (no java.desktop: a train run on this runtime says "plots skipped" and writes no loss.png / theta.png)
 jlink --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector \
     --strip-debug --no-header-files --no-man-pages --compress=2 --output gpu-bundle/runtime
 cp benchmarks/gpu-check.sh benchmarks/pytorch_peer.py gpu-bundle/

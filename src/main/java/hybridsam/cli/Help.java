@@ -43,6 +43,7 @@ final class Help {
                   hybridsam train --task pendulum --preset small --epochs 5
                   hybridsam train --resume runs/d-erm-1        continue an interrupted run
                   hybridsam evaluate --run runs/d-erm-1
+                  hybridsam plot --run runs/d-erm-1             loss.png and theta.png of a finished run
                   . <(hybridsam completion)                    tab completion in bash
 
                 hybridsam COMMAND --help (or hybridsam help COMMAND) shows the command's options.""");
@@ -60,7 +61,9 @@ final class Help {
                 theta_error and test_mse, also per distinct value of each listed hyperparameter), and \
                 stdout shows one line per replica and the summary. pendulum-images also writes \
                 DIR/predictions.png (DIR/predictions-replica-R.png per replica): test sequences as true, \
-                predicted and science-only frames; a run refuses a folder that already holds such a file.""");
+                predicted and science-only frames. Every run also draws DIR/loss.png (training loss and \
+                validation MSE per epoch) and DIR/theta.png (theta per epoch, with theta* and theta_mn where \
+                known) unless --no-plots; a run refuses a folder that already holds a file of one of these names.""");
     }
 
     /** The paragraph listed after --replicas. */
@@ -88,6 +91,16 @@ final class Help {
                 of the vector field, on the chosen split (default test). --data evaluates on other data. \
                 A run with several replicas is evaluated replica by replica, with a summary; --replica R \
                 (0-based) picks one.""", null);
+    }
+
+    static void plot(CommandSpec spec, List<Options.Def> defs) {
+        usage(spec, "hybridsam plot --run DIR%n   or: hybridsam plot DIR", defs, """
+                draw loss.png and theta.png of a finished run
+                Reads DIR/results.json (one run or replicas) and writes DIR/loss.png (training loss and \
+                validation MSE per epoch, log scale, the best epoch marked; one pair of lines per replica) \
+                and DIR/theta.png (theta per epoch, one chart per component, theta* and theta_mn drawn where \
+                known; light-tunnel: the cosine to theta*). It replaces plot files that hybridsam wrote \
+                (they carry its mark) and refuses any other file of those names.""", null);
     }
 
     static void devices(CommandSpec spec) {

@@ -45,7 +45,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
 
-/** The `hybridsam` command line (through picocli): generate, train, evaluate, devices, completion. */
+/** The `hybridsam` command line (through picocli): generate, train, evaluate, plot, devices, completion. */
 public final class Main {
     public static final int OK = 0, FAILED = 1, BAD_INPUT = 2, DIVERGED = 3, CANNOT_WRITE = 4;
 
@@ -62,6 +62,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // the plots are drawn without a window system (Java2D into an image), also where a display is set
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         String enc = System.getProperty("sun.stdout.encoding");
         java.nio.charset.Charset cs;
         try {
@@ -149,7 +151,11 @@ public final class Main {
             new Options.Def("--replica", Options.Type.INT, "R", null, "evaluate replica R (0-based) alone (default: all)"),
             new Options.Def("--json", Options.Type.FLAG, null, null, "print the result as JSON"));
 
-    static final List<String> COMMANDS = List.of("generate", "train", "evaluate", "devices", "completion");
+    /** plot's options (the run's folder may also be given as the one argument: plot DIR). */
+    static final List<Options.Def> PLOT = List.of(
+            new Options.Def("--run", Options.Type.PATH, "DIR", null, "the finished run's folder (written by train); or give it as the argument"));
+
+    static final List<String> COMMANDS = List.of("generate", "train", "evaluate", "plot", "devices", "completion");
 
     /**
      * The command line: picocli's commands, their options made from the tables (RunSetup.OPTIONS,
@@ -166,6 +172,10 @@ public final class Main {
         Help.generate(generate, GENERATE);
         CommandSpec evaluate = Options.command("evaluate", EVALUATE);
         Help.evaluate(evaluate, EVALUATE);
+        CommandSpec plot = Options.command("plot", PLOT);
+        plot.addPositional(picocli.CommandLine.Model.PositionalParamSpec.builder().index("0").arity("0..1").paramLabel("DIR")
+                .type(Path.class).description("the finished run's folder (as --run DIR)").build());
+        Help.plot(plot, PLOT);
         CommandSpec devices = Options.command("devices", List.of());
         Help.devices(devices);
         CommandSpec completion = Options.command("completion", List.of());
@@ -173,6 +183,7 @@ public final class Main {
         cl.addSubcommand("train", Options.configure(new CommandLine(train)));
         cl.addSubcommand("generate", Options.configure(new CommandLine(generate)));
         cl.addSubcommand("evaluate", Options.configure(new CommandLine(evaluate)));
+        cl.addSubcommand("plot", Options.configure(new CommandLine(plot)));
         cl.addSubcommand("devices", Options.configure(new CommandLine(devices)));
         cl.addSubcommand("completion", Options.configure(new CommandLine(completion)));
         CommandLine help = new CommandLine(new CommandLine.HelpCommand());
@@ -206,6 +217,7 @@ public final class Main {
                     case "train" -> train(o);
                     case "generate" -> generate(o);
                     case "evaluate" -> evaluate(o);
+                    case "plot" -> plot(o, sub);
                     case "devices" -> devices();
                     case "completion" -> completion();
                     default -> throw new IllegalStateException("no such command: " + name);
@@ -380,7 +392,7 @@ public final class Main {
             // again, now that no other run can change the folder
             refuseOccupied(dir, resume);
             refuseForeignFigures(dir, setup);
-            removeLeftoverTemps(dir, setup.figureFiles());
+            removeLeftoverTemps(dir, setup.finishFiles());
             Checkpoint checkpoint = null;
             if (resume != null) {
                 if (Files.exists(dir.resolve(Checkpoint.FILE))) {
@@ -444,6 +456,9 @@ public final class Main {
                 if (K == 1) printSummary(res, setup.task.theta().names());
                 else ReplicaSummary.printTable(out, res, setup);
                 for (Path f : writeFigures(setup, model, data, dir)) out.println("figure          " + f);
+                if (setup.plots()) {
+                    for (Path f : Plots.afterTraining(dir, err)) out.println("figure          " + f);
+                }
                 return OK;
             }
         }
@@ -486,11 +501,13 @@ public final class Main {
     }
 
     /**
-     * Refuses a folder that holds a file named as one of the figures the run writes when it
-     * finishes: the tool never replaces a file it did not write (a finished run's own figures
-     * come with its results.json, which refuseOccupied refuses first).
+     * Refuses a folder that holds a file named as one of the figures or plots the run writes when
+     * it finishes: the tool never replaces a file it did not write (a finished run's own figures
+     * come with its results.json, which refuseOccupied refuses first; a plot file that carries
+     * hybridsam's mark is its own and is replaced).
      */
     private static void refuseForeignFigures(Path dir, RunSetup setup) {
+        if (setup.plots()) Plots.refuseForeign(dir, "train"); // plot files hybridsam wrote (marked) may be replaced
         for (String name : setup.figureFiles()) {
             Path f = dir.resolve(name);
             if (Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -732,6 +749,37 @@ public final class Main {
             } else {
                 ReplicaSummary.printEvaluations(out, r, each);
             }
+            return OK;
+        }
+    }
+
+    /**
+     * hybridsam plot: draws loss.png and theta.png of a finished run from its results.json,
+     * replacing the plot files hybridsam wrote there before and refusing any other file of
+     * those names. Holds the run folder's lock while it writes.
+     */
+    private int plot(Options o, ParseResult parsed) {
+        List<String> positional = new ArrayList<>();
+        for (var p : parsed.matchedPositionals()) for (String v : p.originalStringValues()) positional.add(v);
+        if (o.has("--run") && !positional.isEmpty()) {
+            throw new ConfigException("plot takes the run's folder once: --run DIR or DIR, not both");
+        }
+        String where = o.has("--run") ? o.string("--run", "") : positional.isEmpty() ? null : positional.get(0);
+        if (where == null) throw new ConfigException("plot needs the run's folder: hybridsam plot --run DIR (a folder written by train)");
+        if (where.isBlank()) throw new ConfigException("plot: empty folder name (give the run's folder)");
+        Path run = Path.of(where);
+        if (!Files.isDirectory(run)) throw new DataException(run + ": no such folder (give a run's folder, written by train)");
+        Plots.RunData check = Plots.read(run); // refused before anything is written
+        if (check.replicas().isEmpty()) throw new DataException(run.resolve("results.json") + ": no replicas");
+        try (RunLock lock = lock(run)) {
+            List<Path> files;
+            try {
+                files = Plots.redraw(run);
+            } catch (Plots.DrawException e) {
+                err.println("hybridsam plot: " + e.getMessage() + " (a Java runtime with java.desktop and usable fonts is needed)");
+                return FAILED;
+            }
+            for (Path f : files) out.println("figure          " + f);
             return OK;
         }
     }

@@ -101,6 +101,8 @@ final class RunSetup {
                     + " or auto (the first of cudnn, cublas, kernels that loads)", List.of("kernels", "cublas", "cudnn", "auto")),
             new Options.Def("--quiet", Options.Type.FLAG, null, "run", "no progress output"),
             new Options.Def("--log-every", Options.Type.INT, "N", "run", "an epoch line every N epochs (default 10)"),
+            new Options.Def("--no-plots", Options.Type.FLAG, null, "run", "do not draw loss.png and theta.png into the run folder"
+                    + " when the run finishes (hybridsam plot --run DIR draws them later)"),
             new Options.Def("--replicas", Options.Type.INT, "K", "replicas", "train K independent runs at once, advanced together"
                     + " by one engine (1..4096, default 1); each equals the same run trained alone. Without lists the replicas"
                     + " take seeds N, N+1, ..., N+K-1; with a list of another option they all start from --seed N (a sweep)."),
@@ -574,6 +576,18 @@ final class RunSetup {
     /** The files of the task's figures that the run writes into its folder when it finishes. */
     List<String> figureFiles() {
         return task instanceof ComposedTask composed ? composed.figureFiles(replicas) : List.of();
+    }
+
+    /** Whether the run draws its plots (loss.png, theta.png) when it finishes (not with --no-plots). */
+    boolean plots() {
+        return !options.flag("--no-plots");
+    }
+
+    /** The files the run writes into its folder when it finishes, besides results.json: figures and plots. */
+    List<String> finishFiles() {
+        List<String> all = new java.util.ArrayList<>(figureFiles());
+        if (plots()) all.addAll(Plots.FILES);
+        return all;
     }
 
     /** The distinct methods of the replicas, joined by '+' (for names and messages). */

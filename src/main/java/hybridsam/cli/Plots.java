@@ -1,0 +1,414 @@
+package hybridsam.cli;
+
+import hybridsam.io.AtomicFiles;
+import hybridsam.io.ConfigException;
+import hybridsam.io.DataException;
+import hybridsam.io.Json;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.zip.CRC32;
+
+/**
+ * The plots of a finished run, drawn from its results.json: {@code loss.png} (training loss and
+ * validation MSE per epoch, log scale, the best epoch marked) and {@code theta.png} (θ per epoch,
+ * one chart per component, θ* and θ_mn drawn where known; for a θ known only up to scale, the
+ * cosine to θ* per epoch). Written by {@code train} when a run finishes and by {@code hybridsam
+ * plot} for an existing run.
+ *
+ * <p>This class reads and writes; the drawing (Java2D through XChart) is {@link PlotCharts}'s, so
+ * that a Java runtime without the desktop module or without usable fonts fails there, where it is
+ * caught, and never when this class is loaded. Each PNG carries a text chunk ({@code Software:
+ * hybridsam}) by which {@code plot} recognises the files it may replace.
+ */
+final class Plots {
+    static final String LOSS = "loss.png", THETA = "theta.png";
+    /** The plot files of a run folder. */
+    static final List<String> FILES = List.of(LOSS, THETA);
+    /** Each chart's size in pixels; theta.png stacks one chart per θ component. */
+    static final int WIDTH = 800, HEIGHT = 500;
+
+    /** The PNG text chunk that marks a plot as hybridsam's own. */
+    static final String MARK_KEYWORD = "Software", MARK_TEXT = "hybridsam";
+
+    /** For tests: runs just before drawing (e.g. throws, as a JDK without usable fonts would). */
+    static volatile Runnable beforeDrawing;
+
+    private Plots() {
+    }
+
+    /** One replica's history as the plots need it. */
+    record Replica(int index, String label, int bestEpoch, double[] epochs, double[] trainLoss, double[] validMse,
+                   double[][] theta, double[] thetaCosine) {
+    }
+
+    /** What the plots show of a run: its task, θ's names and reference values, and each replica's history. */
+    record RunData(String task, List<String> thetaNames, double[] thetaStar, double[] thetaMn, List<Replica> replicas) {
+        /** Whether every replica's history has the cosine to θ* (a θ known only up to scale, with θ* known). */
+        boolean cosine() {
+            return !replicas.isEmpty() && replicas.stream().allMatch(r -> r.thetaCosine() != null);
+        }
+    }
+
+    /** Drawing failed (no usable fonts, no desktop module, nothing to draw); the message says why. */
+    static final class DrawException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        DrawException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    // ---------------------------------------------------------------- what train and plot call
+
+    /**
+     * train, after results.json: draws the plots into dir, replacing only plot files hybridsam
+     * wrote (a foreign file of these names was refused before training, {@link #refuseForeign}).
+     * A plot that cannot be drawn is skipped with one line on err (the run's results are what
+     * matters); a file that cannot be written is an UncheckedIOException, as for the run's other
+     * files.
+     *
+     * @return the files written
+     */
+    static List<Path> afterTraining(Path dir, PrintStream err) {
+        Map<String, byte[]> pngs;
+        try {
+            pngs = draw(read(dir));
+        } catch (DrawException | DataException e) {
+            err.println("hybridsam train: plots skipped (" + e.getMessage() + "); the run's results are complete,"
+                    + " and hybridsam plot --run " + dir + " draws them where drawing works");
+            return List.of();
+        }
+        return write(dir, pngs);
+    }
+
+    /**
+     * hybridsam plot: draws the plots of the finished run in dir, replacing plot files that
+     * hybridsam wrote (its mark is in them) and refusing any other file of those names (before
+     * drawing).
+     *
+     * @throws DataException results.json missing, unreadable or not a run's results (named)
+     * @throws ConfigException a file of a plot's name that hybridsam did not write
+     * @throws DrawException the plots cannot be drawn here
+     * @throws UncheckedIOException a file cannot be written
+     */
+    static List<Path> redraw(Path dir) {
+        refuseForeign(dir, "plot");
+        Map<String, byte[]> pngs = draw(read(dir));
+        return write(dir, pngs);
+    }
+
+    /**
+     * Refuses a folder holding a file of a plot's name that hybridsam did not write (one without
+     * its mark, or not a regular file): such a file is never replaced. who: "train" (the run writes
+     * these files when it finishes) or "plot".
+     */
+    static void refuseForeign(Path dir, String who) {
+        for (String name : FILES) {
+            Path f = dir.resolve(name);
+            if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS) || isOwn(f)) continue;
+            throw new ConfigException(dir + " holds " + name + ", which " + (who.equals("train") ? "this run writes when it finishes" : "plot writes")
+                    + " (hybridsam never replaces a file it did not write, and this one carries no mark of hybridsam's); move it away"
+                    + (who.equals("train") ? " or choose another --out" : ""));
+        }
+    }
+
+    private static Map<String, byte[]> draw(RunData run) {
+        try {
+            Runnable hook = beforeDrawing;
+            if (hook != null) hook.run();
+            Map<String, byte[]> out = new LinkedHashMap<>();
+            out.put(LOSS, mark(PlotCharts.loss(run)));
+            out.put(THETA, mark(PlotCharts.theta(run)));
+            return out;
+        } catch (DrawException e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            // a JDK whose text rendering fails (no fonts, no fontconfig), a runtime without
+            // java.desktop (NoClassDefFoundError), a chart XChart refuses: the plot is skipped
+            String m = e.getMessage();
+            throw new DrawException("cannot draw: " + e.getClass().getName() + (m == null || m.isBlank() ? "" : ": " + m), e);
+        }
+    }
+
+    /**
+     * Writes each PNG atomically: over a plot file that hybridsam wrote, else only where no file
+     * is (a file that appeared meanwhile is refused, not replaced).
+     */
+    private static List<Path> write(Path dir, Map<String, byte[]> pngs) {
+        List<Path> written = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
+            Path f = dir.resolve(e.getKey());
+            byte[] png = e.getValue();
+            try {
+                if (isOwn(f)) AtomicFiles.write(f, png);
+                else AtomicFiles.writeNew(f, out -> out.write(png));
+            } catch (IOException x) {
+                throw new UncheckedIOException("cannot write " + f + ": " + AtomicFiles.reason(x), x);
+            }
+            written.add(f);
+        }
+        return written;
+    }
+
+    // ---------------------------------------------------------------- results.json
+
+    /**
+     * The plots' data from dir/results.json, of a single run (its fields at the top) or of
+     * replicas (a {@code replicas} list); anything missing or of the wrong type is a DataException
+     * naming the file and the field.
+     */
+    static RunData read(Path dir) {
+        Path f = dir.resolve("results.json");
+        String text;
+        try {
+            text = Files.readString(f, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new DataException(f + ": not found (is " + dir + " a finished hybridsam run? a run writes results.json when it finishes)");
+        } catch (IOException e) {
+            throw new DataException(f + ": cannot read: " + AtomicFiles.reason(e), e);
+        }
+        Object parsed;
+        try {
+            parsed = Json.parse(text);
+        } catch (Json.ParseException e) {
+            throw new DataException(f + ": malformed JSON: " + e.getMessage(), e);
+        }
+        String where = f.toString();
+        Map<String, Object> res = Json.object(parsed, where);
+        String task = Json.string(res, "task", where);
+        Map<String, Object> model = Json.object(field(res, "model", where), where + ": field \"model\"");
+        List<String> names = new ArrayList<>();
+        List<Object> n = Json.array(model, "theta_names", where + ": model");
+        for (int i = 0; i < n.size(); i++) {
+            if (!(n.get(i) instanceof String s)) throw new DataException(where + ": field \"model.theta_names[" + i + "]\" must be a string");
+            names.add(s);
+        }
+        double[] star = optionalTheta(res, "theta_star", names.size(), where);
+        double[] mn = optionalTheta(res, "theta_mn", names.size(), where);
+        List<Map<String, Object>> entries = new ArrayList<>();
+        List<String> paths = new ArrayList<>();
+        if (res.containsKey("replicas")) {
+            List<Object> list = Json.array(res, "replicas", where);
+            if (list.isEmpty()) throw new DataException(where + ": field \"replicas\" is empty");
+            for (int r = 0; r < list.size(); r++) {
+                entries.add(Json.object(list.get(r), where + ": replicas[" + r + "]"));
+                paths.add("replicas[" + r + "]");
+            }
+        } else {
+            entries.add(res);
+            paths.add("");
+        }
+        List<String> labels = labels(entries);
+        List<Replica> replicas = new ArrayList<>();
+        for (int r = 0; r < entries.size(); r++) {
+            replicas.add(replica(r, labels.get(r), entries.get(r), names.size(), where + (paths.get(r).isEmpty() ? "" : ": " + paths.get(r))));
+        }
+        return new RunData(task, List.copyOf(names), star, mn, List.copyOf(replicas));
+    }
+
+    private static Object field(Map<String, Object> m, String key, String where) {
+        if (!m.containsKey(key)) throw new DataException(where + ": missing field \"" + key + "\"");
+        return m.get(key);
+    }
+
+    private static double[] optionalTheta(Map<String, Object> res, String key, int n, String where) {
+        if (!res.containsKey(key) || res.get(key) == null) return null;
+        double[] v = Json.doubles(res, key, where);
+        if (v.length != n) throw new DataException(where + ": field \"" + key + "\" has " + v.length + " values for " + n + " theta components");
+        return v;
+    }
+
+    private static Replica replica(int index, String label, Map<String, Object> m, int thetaCount, String where) {
+        int best = (int) Json.integer(m, "best_epoch", where);
+        List<Object> h = Json.array(m, "history", where);
+        int E = h.size();
+        double[] epochs = new double[E], train = new double[E], valid = new double[E], cosine = new double[E];
+        double[][] theta = new double[E][];
+        boolean allCosine = E > 0;
+        for (int e = 0; e < E; e++) {
+            String at = where + ": history[" + e + "]";
+            Map<String, Object> rec = Json.object(h.get(e), at);
+            epochs[e] = Json.integer(rec, "epoch", at);
+            train[e] = Json.number(rec, "train_loss", at);
+            valid[e] = Json.number(rec, "valid_mse", at);
+            theta[e] = Json.doubles(rec, "theta", at);
+            if (theta[e].length != thetaCount) {
+                throw new DataException(at + ": field \"theta\" has " + theta[e].length + " values for " + thetaCount + " theta components");
+            }
+            if (rec.containsKey("theta_cosine")) cosine[e] = Json.number(rec, "theta_cosine", at);
+            else allCosine = false;
+        }
+        return new Replica(index, label, best, epochs, train, valid, theta, allCosine ? cosine : null);
+    }
+
+    /** The hyperparameters that only some methods use (a value another method ignores is not shown). */
+    private static final Map<String, Set<String>> USED_BY = Map.of(
+            "rho", Set.of("sam", "asam", "fsam"), "sigma", Set.of("fsam"), "lambda", Set.of("fsam"),
+            "eta", Set.of("asam"), "l2", Set.of("l2"));
+
+    /**
+     * Each replica's legend label: the method, the hyperparameters and the seed, as far as they
+     * differ between the replicas ("" for a single run); the replica's number where that leaves
+     * two alike.
+     */
+    static List<String> labels(List<Map<String, Object>> entries) {
+        int K = entries.size();
+        List<String> out = new ArrayList<>();
+        if (K == 1) {
+            out.add("");
+            return out;
+        }
+        List<Map<String, Object>> hp = new ArrayList<>();
+        for (Map<String, Object> e : entries) {
+            hp.add(e.get("hyperparameters") instanceof Map<?, ?> h ? castMap(h) : Map.of());
+        }
+        Set<String> keys = new LinkedHashSet<>();
+        keys.add("method");
+        keys.add("rho");
+        for (Map<String, Object> h : hp) keys.addAll(h.keySet());
+        List<String> differ = new ArrayList<>();
+        for (String k : keys) {
+            Object first = hp.get(0).get(k);
+            if (first instanceof Map || first instanceof List) continue;
+            for (Map<String, Object> h : hp) {
+                if (!Objects.equals(first, h.get(k))) {
+                    differ.add(k);
+                    break;
+                }
+            }
+        }
+        boolean seeds = false;
+        for (Map<String, Object> e : entries) seeds |= !Objects.equals(entries.get(0).get("seed"), e.get("seed"));
+        for (int r = 0; r < K; r++) {
+            Map<String, Object> h = hp.get(r);
+            String method = h.get("method") instanceof String s ? s : null;
+            StringBuilder b = new StringBuilder();
+            for (String k : differ) {
+                Set<String> used = USED_BY.get(k);
+                if (used != null && method != null && !used.contains(method)) continue;
+                Object v = h.get(k);
+                if (v == null) continue;
+                if (b.length() > 0) b.append(' ');
+                b.append(k.equals("method") ? String.valueOf(v) : symbol(k) + "=" + value(v));
+            }
+            if (seeds) b.append(b.length() > 0 ? " " : "").append("seed ").append(entries.get(r).get("seed"));
+            out.add(b.toString());
+        }
+        for (int r = 0; r < K; r++) {
+            String l = out.get(r);
+            if (l.isEmpty() || out.indexOf(l) != out.lastIndexOf(l)) {
+                // (a label can be duplicated only by hyperparameters ignored by a replica's method)
+                out.set(r, (l.isEmpty() ? "" : l + " ") + "#" + r);
+            }
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(Map<?, ?> m) {
+        return (Map<String, Object>) m;
+    }
+
+    private static String symbol(String key) {
+        return switch (key) {
+            case "rho" -> "\u03c1";
+            case "sigma" -> "\u03c3";
+            case "lambda" -> "\u03bb";
+            case "eta" -> "\u03b7";
+            default -> key;
+        };
+    }
+
+    /** A number as short as it reads (0.05, 1e-3 as 0.001, 5); anything else as text. */
+    static String value(Object v) {
+        if (v instanceof Double d && Double.isFinite(d)) {
+            String plain = BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+            return plain.length() <= 8 ? plain : String.format(Locale.ROOT, "%.3g", d);
+        }
+        return String.valueOf(v);
+    }
+
+    // ---------------------------------------------------------------- hybridsam's mark in a PNG
+
+    private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    /** The PNG with a tEXt chunk {@code Software: hybridsam} after its header chunk. */
+    static byte[] mark(byte[] png) {
+        if (!startsWithSignature(png) || png.length < 33) throw new IllegalArgumentException("not a PNG");
+        byte[] data = (MARK_KEYWORD + "\0" + MARK_TEXT).getBytes(StandardCharsets.ISO_8859_1);
+        byte[] chunk = new byte[12 + data.length];
+        putInt(chunk, 0, data.length);
+        byte[] type = "tEXt".getBytes(StandardCharsets.ISO_8859_1);
+        System.arraycopy(type, 0, chunk, 4, 4);
+        System.arraycopy(data, 0, chunk, 8, data.length);
+        CRC32 crc = new CRC32();
+        crc.update(chunk, 4, 4 + data.length);
+        putInt(chunk, 8 + data.length, (int) crc.getValue());
+        int afterHeader = 8 + 12 + 13; // signature, then IHDR (13 bytes of data)
+        byte[] out = new byte[png.length + chunk.length];
+        System.arraycopy(png, 0, out, 0, afterHeader);
+        System.arraycopy(chunk, 0, out, afterHeader, chunk.length);
+        System.arraycopy(png, afterHeader, out, afterHeader + chunk.length, png.length - afterHeader);
+        return out;
+    }
+
+    /** Whether f is a PNG that carries hybridsam's mark in a text chunk before its image data. */
+    static boolean isOwn(Path f) {
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) return false;
+        byte[] head;
+        try (var in = Files.newInputStream(f)) {
+            head = in.readNBytes(4096);
+        } catch (IOException e) {
+            return false;
+        }
+        if (!startsWithSignature(head)) return false;
+        byte[] want = (MARK_KEYWORD + "\0" + MARK_TEXT).getBytes(StandardCharsets.ISO_8859_1);
+        int at = 8;
+        while (at + 8 <= head.length) {
+            long len = getInt(head, at) & 0xffffffffL;
+            String type = new String(head, at + 4, 4, StandardCharsets.ISO_8859_1);
+            if (type.equals("IDAT") || type.equals("IEND")) return false;
+            if (type.equals("tEXt") && len == want.length && at + 8 + len <= head.length) {
+                boolean same = true;
+                for (int i = 0; i < want.length && same; i++) same = head[at + 8 + i] == want[i];
+                if (same) return true;
+            }
+            at += 12 + len;
+            if (len > head.length) return false;
+        }
+        return false;
+    }
+
+    private static boolean startsWithSignature(byte[] b) {
+        if (b.length < SIGNATURE.length) return false;
+        for (int i = 0; i < SIGNATURE.length; i++) if (b[i] != SIGNATURE[i]) return false;
+        return true;
+    }
+
+    private static void putInt(byte[] b, int at, int v) {
+        b[at] = (byte) (v >>> 24);
+        b[at + 1] = (byte) (v >>> 16);
+        b[at + 2] = (byte) (v >>> 8);
+        b[at + 3] = (byte) v;
+    }
+
+    private static int getInt(byte[] b, int at) {
+        return (b[at] & 0xff) << 24 | (b[at + 1] & 0xff) << 16 | (b[at + 2] & 0xff) << 8 | (b[at + 3] & 0xff);
+    }
+}
