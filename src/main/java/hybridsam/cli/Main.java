@@ -455,7 +455,7 @@ public final class Main {
                 writeJson(dir, "results.json", res);
                 if (K == 1) printSummary(res, setup.task.theta().names());
                 else ReplicaSummary.printTable(out, res, setup);
-                for (Path f : writeFigures(setup, model, data, dir)) out.println("figure          " + f);
+                for (Path f : writeFigures(setup, model, data, dir, err)) out.println("figure          " + f);
                 if (setup.plots()) {
                     for (Path f : Plots.afterTraining(dir, err)) out.println("figure          " + f);
                 }
@@ -521,11 +521,16 @@ public final class Main {
      * The task's figures of a finished run, drawn with the best-by-validation parameters (those
      * the checkpoint keeps, as evaluate reads them) on the CPU; the files written.
      */
-    private static List<Path> writeFigures(RunSetup setup, Hybrid model, RunSetup.Data data, Path dir) {
+    private static List<Path> writeFigures(RunSetup setup, Hybrid model, RunSetup.Data data, Path dir, PrintStream err) {
         if (!(setup.task instanceof hybridsam.tasks.ComposedTask task) || setup.figureFiles().isEmpty()) return List.of();
         float[] best = Checkpoint.read(dir).bestParams();
         try (CpuBackend cpu = setup.cpuBackend(model)) {
             return task.writeFigures(model, cpu, best, setup.replicas, data.composed(), dir);
+        } catch (LinkageError e) {
+            // a Java runtime without java.desktop (the GPU bundle's trimmed one) has no ImageIO: the
+            // run's results are complete, only its pictures are missing
+            err.println("hybridsam train: figures skipped (" + e + "); the run's results are complete");
+            return List.of();
         }
     }
 
