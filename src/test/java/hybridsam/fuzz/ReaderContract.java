@@ -24,7 +24,7 @@ import java.util.stream.Stream;
  * integration switches libFuzzer's RSS limit off (-rss_limit_mb=0), so the limit is enforced here,
  * from the JVM's per-thread allocation counter, and therefore also in regression mode.
  */
-final class ReaderContract {
+public final class ReaderContract {
     /** More than this many bytes allocated by one call is an allocation-bomb finding (~500 MB). */
     static final long ALLOCATION_LIMIT = 500L << 20;
 
@@ -33,7 +33,7 @@ final class ReaderContract {
 
     /** A call of a reader. */
     @FunctionalInterface
-    interface Read<T> {
+    public interface Read<T> {
         T read() throws Exception;
     }
 
@@ -50,7 +50,7 @@ final class ReaderContract {
      * @param allowed    the documented input errors of this reader
      */
     @SafeVarargs
-    ReaderContract(String reader, String mustName, boolean fileReader, Class<? extends RuntimeException>... allowed) {
+    public ReaderContract(String reader, String mustName, boolean fileReader, Class<? extends RuntimeException>... allowed) {
         this.reader = reader;
         this.mustName = mustName;
         this.fileReader = fileReader;
@@ -58,7 +58,7 @@ final class ReaderContract {
     }
 
     /** Runs the reader; returns its result, or null when it rejected the input with an allowed error. */
-    <T> T check(int inputBytes, Read<T> call) {
+    public <T> T check(int inputBytes, Read<T> call) {
         long before = THREADS.getCurrentThreadAllocatedBytes();
         T result = null;
         try {
@@ -94,7 +94,7 @@ final class ReaderContract {
     // ------------------------------------------------------------------ scratch folders
 
     /** A fresh temporary folder, deleted when the JVM exits. */
-    static Path scratch(String prefix) {
+    public static Path scratch(String prefix) {
         try {
             Path dir = Files.createTempDirectory(prefix);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(dir)));
@@ -104,7 +104,7 @@ final class ReaderContract {
         }
     }
 
-    static void write(Path file, byte[] bytes) {
+    public static void write(Path file, byte[] bytes) {
         try {
             Files.write(file, bytes);
         } catch (IOException e) {
