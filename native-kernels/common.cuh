@@ -141,7 +141,8 @@ __device__ __forceinline__ void hs_mlp_sizes(int nLayers, const int* widths, int
     *maxW = m;
 }
 
-// Forward through the MLP at one stage: input y (HS_D values), activations stored at hid, output o.
+// Forward through an MLP: input y (widths[0] values), hidden activations stored at hid (workspace
+// stride W), output o (widths[nLayers] values). The rollout kernels and the wind tunnel's share it.
 __device__ __forceinline__ void hs_mlp_forward(const float* nn, int nLayers, const int* widths, int act,
                                                const float* y, float* ws, size_t W, int r, int B, int b,
                                                int hid, float* o) {

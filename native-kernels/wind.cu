@@ -52,30 +52,12 @@ __device__ __forceinline__ float hs_wt_load(float L, const double* wc) {
     return (float) (l * l * l * wc[HS_WT_C_RANGE]);
 }
 
-// One output MLP forward at input x (n0 values): hidden activations to the tape at hid, the output returned.
+// One output MLP forward at input x (n0 values): hidden activations to the tape at hid, the output
+// returned; common.cuh's hs_mlp_forward over this kernel's workspace (stride Wt).
 __device__ __forceinline__ float hs_wt_mlp(const float* nn, int L, const int* w, int act, const float* x, float* ws,
                                            size_t Wt, int r, int B, int b, int hid) {
-    int off = 0, hPrev = 0, hCur = 0;
-    float out = 0.f;
-    for (int l = 0; l < L; l++) {
-        int nin = w[l], nout = w[l + 1];
-        const float* Wl = nn + off;
-        const float* bl = Wl + nout * nin;
-        for (int k = 0; k < nout; k++) {
-            float a = bl[k];
-            const float* row = Wl + k * nin;
-            if (l == 0) {
-                for (int i = 0; i < nin; i++) a += row[i] * x[i];
-            } else {
-                for (int i = 0; i < nin; i++) a += row[i] * HS_WT(hid + hPrev + i);
-            }
-            if (l < L - 1) HS_WT(hid + hCur + k) = hs_act(act, a);
-            else out = a;
-        }
-        off += nout * (nin + 1);
-        if (l > 0) hPrev += nin;
-        if (l < L - 1) hCur += nout;
-    }
+    float out;
+    hs_mlp_forward(nn, L, w, act, x, ws, Wt, r, B, b, hid, &out);
     return out;
 }
 
