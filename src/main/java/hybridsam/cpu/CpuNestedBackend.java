@@ -170,15 +170,10 @@ public final class CpuNestedBackend implements CpuBackend {
     /** Runs f over the given sequences chunk by chunk in parallel; each chunk writes its own rows. */
     private void forEachChunk(ImageSequences data, int count, ChunkWrite f) {
         int chunk = chunkFor(Math.min(count, MAX_CHUNK));
-        List<Callable<Void>> tasks = new ArrayList<>();
-        for (int off = 0; off < count; off += chunk) {
-            final int o = off, n = Math.min(chunk, count - off);
-            tasks.add(() -> {
-                f.over(workspace(data.frames(), chunk), o, n);
-                return null;
-            });
-        }
-        pool.runAll(tasks);
+        pool.overChunks(count, chunk, (o, n) -> {
+            f.over(workspace(data.frames(), chunk), o, n);
+            return null;
+        });
     }
 
     /**

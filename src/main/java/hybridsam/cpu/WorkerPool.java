@@ -62,14 +62,25 @@ public final class WorkerPool implements AutoCloseable {
     public double sumOverSplit(int count, int chunk, ChunkSum f) {
         int[] order = new int[count];
         for (int i = 0; i < count; i++) order[i] = i;
-        List<Callable<Double>> tasks = new ArrayList<>();
+        double sum = 0;
+        for (double s : overChunks(count, chunk, (o, n) -> f.over(order, o, n))) sum += s;
+        return sum;
+    }
+
+    /** What one chunk of count items computes: items off .. off + n. */
+    @FunctionalInterface
+    public interface ChunkTask<T> {
+        T over(int off, int n);
+    }
+
+    /** Cuts count items into chunks of the given size, runs them in parallel and returns their results in chunk order. */
+    public <T> List<T> overChunks(int count, int chunk, ChunkTask<T> f) {
+        List<Callable<T>> tasks = new ArrayList<>();
         for (int off = 0; off < count; off += chunk) {
             final int o = off, n = Math.min(chunk, count - off);
-            tasks.add(() -> f.over(order, o, n));
+            tasks.add(() -> f.over(o, n));
         }
-        double sum = 0;
-        for (double s : runAll(tasks)) sum += s;
-        return sum;
+        return runAll(tasks);
     }
 
     @Override
