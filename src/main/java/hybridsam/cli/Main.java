@@ -774,7 +774,7 @@ public final class Main {
         if (where.isBlank()) throw new ConfigException("plot: empty folder name (give the run's folder)");
         Path run = Path.of(where);
         if (!Files.isDirectory(run)) throw new DataException(run + ": no such folder (give a run's folder, written by train)");
-        Plots.RunData check = Plots.read(run); // refused before anything is written
+        RunResults check = RunResults.read(run); // refused before anything is written
         if (check.replicas().isEmpty()) throw new DataException(run.resolve("results.json") + ": no replicas");
         try (RunLock lock = lock(run)) {
             List<Path> files;

@@ -43,12 +43,12 @@ final class PlotCharts {
     private PlotCharts() {
     }
 
-    private static Color color(Plots.Replica r) {
+    private static Color color(RunResults.Replica r) {
         return PALETTE[r.index() % PALETTE.length];
     }
 
     /** loss.png: training loss (dashed) and validation MSE (solid) per epoch, log scale, each replica's best epoch marked. */
-    static byte[] loss(Plots.RunData run) {
+    static byte[] loss(RunResults run) {
         int K = run.replicas().size();
         boolean legend = K <= LEGEND_MAX_REPLICAS;
         XYChart c = chart(run.task() + ": training loss and validation MSE per epoch"
@@ -57,7 +57,7 @@ final class PlotCharts {
         c.getStyler().setYAxisLogarithmic(true);
         List<Double> bestX = new ArrayList<>(), bestY = new ArrayList<>();
         boolean any = false;
-        for (Plots.Replica r : run.replicas()) {
+        for (RunResults.Replica r : run.replicas()) {
             String suffix = r.label().isEmpty() ? "" : ", " + r.label();
             any |= line(c, "training loss" + suffix, r.epochs(), r.trainLoss(), color(r), DASHED, true);
             any |= line(c, "validation MSE" + suffix, r.epochs(), r.validMse(), color(r), SOLID, true);
@@ -82,7 +82,7 @@ final class PlotCharts {
      * known; for a θ known only up to scale (light-tunnel) with its cosine in the history, one
      * chart of cos(θ, θ*) per epoch instead.
      */
-    static byte[] theta(Plots.RunData run) {
+    static byte[] theta(RunResults run) {
         int K = run.replicas().size();
         boolean legend = K <= LEGEND_MAX_REPLICAS;
         String replicas = K > 1 ? " (" + K + " replicas)" : "";
@@ -91,7 +91,7 @@ final class PlotCharts {
         if (run.cosine()) {
             XYChart c = chart(run.task() + ": cos(\u03b8, \u03b8*) per epoch (\u03b8 is identifiable up to scale)" + replicas,
                     "cos(\u03b8, \u03b8*)", legend);
-            for (Plots.Replica r : run.replicas()) {
+            for (RunResults.Replica r : run.replicas()) {
                 line(c, r.label().isEmpty() ? "cos(\u03b8, \u03b8*)" : r.label(), r.epochs(), r.thetaCosine(), color(r), SOLID, false);
             }
             best(c, run, r -> r.thetaCosine());
@@ -109,7 +109,7 @@ final class PlotCharts {
                 String name = names.get(i);
                 XYChart c = chart(run.task() + ": " + name + " per epoch" + (names.size() > 1 ? " (\u03b8[" + i + "])" : "") + replicas,
                         name, legend);
-                for (Plots.Replica r : run.replicas()) {
+                for (RunResults.Replica r : run.replicas()) {
                     double[] y = new double[r.epochs().length];
                     for (int e = 0; e < y.length; e++) y[e] = r.theta()[e][comp];
                     line(c, r.label().isEmpty() ? name : r.label(), r.epochs(), y, color(r), SOLID, false);
@@ -171,9 +171,9 @@ final class PlotCharts {
     }
 
     /** Each replica's value at its best epoch, as one series of markers. */
-    private static void best(XYChart c, Plots.RunData run, java.util.function.Function<Plots.Replica, double[]> values) {
+    private static void best(XYChart c, RunResults run, java.util.function.Function<RunResults.Replica, double[]> values) {
         List<Double> bx = new ArrayList<>(), by = new ArrayList<>();
-        for (Plots.Replica r : run.replicas()) {
+        for (RunResults.Replica r : run.replicas()) {
             double[] y = values.apply(r);
             for (int e = 0; e < r.epochs().length; e++) {
                 if (r.epochs()[e] == r.bestEpoch() && Double.isFinite(y[e])) {
@@ -203,9 +203,9 @@ final class PlotCharts {
     }
 
     /** The first and last epoch of any replica's history (an epoch's width around a single one). */
-    private static double[] epochSpan(Plots.RunData run) {
+    private static double[] epochSpan(RunResults run) {
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
-        for (Plots.Replica r : run.replicas()) {
+        for (RunResults.Replica r : run.replicas()) {
             for (double e : r.epochs()) {
                 lo = Math.min(lo, e);
                 hi = Math.max(hi, e);

@@ -52,19 +52,6 @@ final class Plots {
     private Plots() {
     }
 
-    /** One replica's history as the plots need it. */
-    record Replica(int index, String label, int bestEpoch, double[] epochs, double[] trainLoss, double[] validMse,
-                   double[][] theta, double[] thetaCosine) {
-    }
-
-    /** What the plots show of a run: its task, θ's names and reference values, and each replica's history. */
-    record RunData(String task, List<String> thetaNames, double[] thetaStar, double[] thetaMn, List<Replica> replicas) {
-        /** Whether every replica's history has the cosine to θ* (a θ known only up to scale, with θ* known). */
-        boolean cosine() {
-            return !replicas.isEmpty() && replicas.stream().allMatch(r -> r.thetaCosine() != null);
-        }
-    }
-
     /** Drawing failed (no usable fonts, no desktop module, nothing to draw); the message says why. */
     static final class DrawException extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -88,7 +75,7 @@ final class Plots {
     static List<Path> afterTraining(Path dir, PrintStream err) {
         Map<String, byte[]> pngs;
         try {
-            pngs = draw(read(dir));
+            pngs = draw(RunResults.read(dir));
         } catch (DrawException | DataException e) {
             err.println("hybridsam train: plots skipped (" + e.getMessage() + "); the run's results are complete,"
                     + " and hybridsam plot --run " + dir + " draws them where drawing works");
@@ -109,7 +96,7 @@ final class Plots {
      */
     static List<Path> redraw(Path dir) {
         refuseForeign(dir, "plot");
-        Map<String, byte[]> pngs = draw(read(dir));
+        Map<String, byte[]> pngs = draw(RunResults.read(dir));
         return write(dir, pngs);
     }
 
@@ -128,7 +115,7 @@ final class Plots {
         }
     }
 
-    private static Map<String, byte[]> draw(RunData run) {
+    private static Map<String, byte[]> draw(RunResults run) {
         try {
             Runnable hook = beforeDrawing;
             if (hook != null) hook.run();
@@ -167,95 +154,6 @@ final class Plots {
     }
 
     // ---------------------------------------------------------------- results.json
-
-    /**
-     * The plots' data from dir/results.json, of a single run (its fields at the top) or of
-     * replicas (a {@code replicas} list); anything missing or of the wrong type is a DataException
-     * naming the file and the field.
-     */
-    static RunData read(Path dir) {
-        Path f = dir.resolve("results.json");
-        String text;
-        try {
-            text = Files.readString(f, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new DataException(f + ": not found (is " + dir + " a finished hybridsam run? a run writes results.json when it finishes)");
-        } catch (IOException e) {
-            throw new DataException(f + ": cannot read: " + AtomicFiles.reason(e), e);
-        }
-        Object parsed;
-        try {
-            parsed = Json.parse(text);
-        } catch (Json.ParseException e) {
-            throw new DataException(f + ": malformed JSON: " + e.getMessage(), e);
-        }
-        String where = f.toString();
-        Map<String, Object> res = Json.object(parsed, where);
-        String task = Json.string(res, "task", where);
-        Map<String, Object> model = Json.object(field(res, "model", where), where + ": field \"model\"");
-        List<String> names = new ArrayList<>();
-        List<Object> n = Json.array(model, "theta_names", where + ": model");
-        for (int i = 0; i < n.size(); i++) {
-            if (!(n.get(i) instanceof String s)) throw new DataException(where + ": field \"model.theta_names[" + i + "]\" must be a string");
-            names.add(s);
-        }
-        double[] star = optionalTheta(res, "theta_star", names.size(), where);
-        double[] mn = optionalTheta(res, "theta_mn", names.size(), where);
-        List<Map<String, Object>> entries = new ArrayList<>();
-        List<String> paths = new ArrayList<>();
-        if (res.containsKey("replicas")) {
-            List<Object> list = Json.array(res, "replicas", where);
-            if (list.isEmpty()) throw new DataException(where + ": field \"replicas\" is empty");
-            for (int r = 0; r < list.size(); r++) {
-                entries.add(Json.object(list.get(r), where + ": replicas[" + r + "]"));
-                paths.add("replicas[" + r + "]");
-            }
-        } else {
-            entries.add(res);
-            paths.add("");
-        }
-        List<String> labels = labels(entries);
-        List<Replica> replicas = new ArrayList<>();
-        for (int r = 0; r < entries.size(); r++) {
-            replicas.add(replica(r, labels.get(r), entries.get(r), names.size(), where + (paths.get(r).isEmpty() ? "" : ": " + paths.get(r))));
-        }
-        return new RunData(task, List.copyOf(names), star, mn, List.copyOf(replicas));
-    }
-
-    private static Object field(Map<String, Object> m, String key, String where) {
-        if (!m.containsKey(key)) throw new DataException(where + ": missing field \"" + key + "\"");
-        return m.get(key);
-    }
-
-    private static double[] optionalTheta(Map<String, Object> res, String key, int n, String where) {
-        if (!res.containsKey(key) || res.get(key) == null) return null;
-        double[] v = Json.doubles(res, key, where);
-        if (v.length != n) throw new DataException(where + ": field \"" + key + "\" has " + v.length + " values for " + n + " theta components");
-        return v;
-    }
-
-    private static Replica replica(int index, String label, Map<String, Object> m, int thetaCount, String where) {
-        int best = (int) Json.integer(m, "best_epoch", where);
-        List<Object> h = Json.array(m, "history", where);
-        int E = h.size();
-        double[] epochs = new double[E], train = new double[E], valid = new double[E], cosine = new double[E];
-        double[][] theta = new double[E][];
-        boolean allCosine = E > 0;
-        for (int e = 0; e < E; e++) {
-            String at = where + ": history[" + e + "]";
-            Map<String, Object> rec = Json.object(h.get(e), at);
-            epochs[e] = Json.integer(rec, "epoch", at);
-            train[e] = Json.number(rec, "train_loss", at);
-            valid[e] = Json.number(rec, "valid_mse", at);
-            theta[e] = Json.doubles(rec, "theta", at);
-            if (theta[e].length != thetaCount) {
-                throw new DataException(at + ": field \"theta\" has " + theta[e].length + " values for " + thetaCount + " theta components");
-            }
-            if (rec.containsKey("theta_cosine")) cosine[e] = Json.number(rec, "theta_cosine", at);
-            else allCosine = false;
-        }
-        return new Replica(index, label, best, epochs, train, valid, theta, allCosine ? cosine : null);
-    }
 
     /** The hyperparameters that only some methods use (a value another method ignores is not shown). */
     private static final Map<String, Set<String>> USED_BY = Map.of(

@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * Coverage-guided fuzz tests of the two readers of untrusted bytes that the plots brought
  * (see hybridsam.fuzz.ReaderContract for the contract):
  * <ul>
- *   <li>{@link #readResults}: {@link Plots#read} on a run folder whose results.json holds the
+ *   <li>{@link #readResults}: {@link RunResults#read} on a run folder whose results.json holds the
  *       fuzzer's bytes returns the plots' data or throws {@link DataException} naming results.json;</li>
  *   <li>{@link #markOfAPlot}: {@link Plots#isOwn} (does a PNG carry hybridsam's mark, read from
  *       the file's first 4096 bytes) answers true or false for any bytes and never throws.</li>
@@ -27,7 +27,7 @@ class PlotsFuzzTest {
     void readResults(byte[] input) {
         Path f = DIR.resolve("results.json");
         ReaderContract.write(f, input);
-        new ReaderContract("Plots.read", f.toString(), true, DataException.class).check(input.length, () -> Plots.read(DIR));
+        new ReaderContract("RunResults.read", f.toString(), true, DataException.class).check(input.length, () -> RunResults.read(DIR));
     }
 
     @FuzzTest(maxDuration = "2m")
