@@ -386,7 +386,7 @@ public final class Main {
         Hybrid model = setup.model(data);
         Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.thetaSpec(),
                 data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, setup.seeds.clone(),
-                setup.task.thetaUpToScale());
+                setup.task.thetaUpToScale(), setup.schedules.clone());
         boolean dirExisted = Files.exists(dir);
         try (RunLock lock = lock(dir)) {
             // again, now that no other run can change the folder

@@ -157,7 +157,7 @@ final class Plots {
     /** The hyperparameters that only some methods use (a value another method ignores is not shown). */
     private static final Map<String, Set<String>> USED_BY = Map.of(
             "rho", Set.of("sam", "asam", "fsam"), "sigma", Set.of("fsam"), "lambda", Set.of("fsam"),
-            "eta", Set.of("asam"), "l2", Set.of("l2"));
+            "eta", Set.of("asam"), "l2", Set.of("l2"), "rho_schedule", Set.of("sam", "asam", "fsam"));
 
     /**
      * Each replica's legend label: the method, the hyperparameters and the seed, as far as they

@@ -68,7 +68,7 @@ final class ReplicaSummary {
                 String key = RunSetup.hyperparameterKey(option);
                 Map<Object, List<Integer>> groups = new LinkedHashMap<>();
                 for (int r = 0; r < setup.replicas; r++) {
-                    if (finished.contains(r)) groups.computeIfAbsent(setup.rules[r].toMap().get(key), k -> new ArrayList<>()).add(r);
+                    if (finished.contains(r)) groups.computeIfAbsent(setup.hyperparameters(r).get(key), k -> new ArrayList<>()).add(r);
                 }
                 List<Object> rows = new ArrayList<>();
                 for (Map.Entry<Object, List<Integer>> g : groups.entrySet()) {
@@ -180,7 +180,7 @@ final class ReplicaSummary {
             Map<String, Object> e = reps.get(r);
             Map<String, Object> f = finalOf(e);
             StringBuilder l = new StringBuilder(String.format(Locale.ROOT, "%7d %6s", r, e.get("seed")));
-            for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.rules[r].toMap().get(k))));
+            for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.hyperparameters(r).get(k))));
             l.append(String.format(Locale.ROOT, " %-24s", thetaText(f.get("theta"))));
             l.append(String.format(Locale.ROOT, " %5s %12s%s %11.4e %8.4f", e.get("best_epoch"),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) f.get("theta_error")) : "",

@@ -27,9 +27,11 @@ class CliResumeTest {
 
     private static final int EPOCHS = 6;
 
-    private static List<String> options(Path out) {
-        return List.of("train", "--task", "duffing", "--preset", "small", "--epochs", String.valueOf(EPOCHS),
-                "--batch", "4", "--threads", "2", "--quiet", "--cache", Cli.cache().toString(), "--out", out.toString());
+    private static List<String> options(Path out, String... extra) {
+        List<String> o = new ArrayList<>(List.of("train", "--task", "duffing", "--preset", "small", "--epochs", String.valueOf(EPOCHS),
+                "--batch", "4", "--threads", "2", "--quiet", "--cache", Cli.cache().toString(), "--out", out.toString()));
+        o.addAll(List.of(extra));
+        return o;
     }
 
     private static int epochsDone(Path dir) {
@@ -43,14 +45,28 @@ class CliResumeTest {
 
     @Test
     void resumeAfterKillEndsBitIdenticalToUninterruptedRun() throws Exception {
+        killResumeAndCompare();
+    }
+
+    /**
+     * The same with learning-rate and rho schedules: their factors depend on the epoch and the
+     * planned epochs only, so the resumed epochs get those of the uninterrupted run.
+     */
+    @Test
+    void resumeAfterKillWithSchedulesEndsBitIdenticalToUninterruptedRun() throws Exception {
+        killResumeAndCompare("--method", "fsam", "--lr-schedule", "cosine", "--rho-schedule", "warmup");
+    }
+
+    /** Run A uninterrupted, run B killed after two epochs and resumed: B must end bit for bit as A. */
+    private void killResumeAndCompare(String... extra) throws Exception {
         Path a = tmp.resolve("a"), b = tmp.resolve("b");
-        Cli.run(options(a).toArray(String[]::new)).expect(Main.OK);
+        Cli.run(options(a, extra).toArray(String[]::new)).expect(Main.OK);
         Map<String, Object> ra = Cli.results(a);
 
         // Run B in a child JVM and kill it hard once two epochs are checkpointed.
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-cp", testClassPath(), Main.class.getName()));
-        cmd.addAll(options(b));
+        cmd.addAll(options(b, extra));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child.log").toFile()).start();
         int killedAfter;
