@@ -420,8 +420,12 @@ final class Sweep {
         }
         Path dir = resume != null ? resume : Path.of(o.string("--out", plan.defaultOut()));
         Main.checkWritable(dir);
-        boolean existing = isSweep(dir);
-        if (existing) refuseForeign(dir, plan);
+        if (isSweep(dir)) {
+            // a sweep.json that is not a sweep's, or a file the sweep would replace that is not its own, is
+            // refused before the folder is touched (the lock below would add a file to it)
+            Recorded.read(dir.resolve(FILE));
+            refuseForeign(dir, plan);
+        }
         List<String> command = RunSetup.resolvedArgs(o.args());
         // sweep.json: written when the sweep starts, checked against the grid on a rerun
         try (RunLock lock = lock(dir)) {
@@ -454,7 +458,7 @@ final class Sweep {
         try (RunLock lock = lock(dir)) {
             refuseForeign(dir, plan);
             removeLeftoverTemps(dir);
-            writeJson(dir.resolve(JSON), summary.json(plan), true);
+            writeText(dir.resolve(JSON), Json.write(summary.json(plan)));
             writeText(dir.resolve(CSV), summary.csv(plan));
             String md = summary.markdown(plan);
             writeText(dir.resolve(MD), md);

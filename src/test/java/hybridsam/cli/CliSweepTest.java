@@ -324,6 +324,13 @@ class CliSweepTest {
         assertTrue(r.err().contains("is not empty and holds no sweep") && r.err().contains("notes.txt"), r.err());
         assertEquals(before, Cli.snapshot(foreign));
 
+        // nor is a folder with a sweep.json that is not a sweep's; neither gets so much as a lock file
+        Files.writeString(foreign.resolve(Sweep.FILE), "{\"schema\": \"mine\"}\n");
+        before = Cli.snapshot(foreign);
+        r = sweep(foreign, "--method", "erm", "--epochs", "1").expect(Main.BAD_INPUT);
+        assertTrue(r.err().contains(foreign.resolve(Sweep.FILE) + ": field \"schema\""), r.err());
+        assertEquals(before, Cli.snapshot(foreign));
+
         // a run folder of train's is not a sweep either
         Path run = tmp.resolve("run");
         Files.createDirectories(run);
