@@ -542,7 +542,7 @@ final class Sweep {
                 argv.addAll(g.train());
                 argv.addAll(plan.notGrid());
                 argv.addAll(List.of("--out", gdir.toString()));
-                how = "starting, " + g.epochs() + " epochs";
+                how = "starting, " + g.epochs() + " epoch" + (g.epochs() == 1 ? "" : "s");
             }
             err.println("hybridsam sweep: " + name + " " + how + " | " + progress.line());
             long t0 = System.nanoTime();

@@ -191,7 +191,7 @@ final class SweepSummary {
             case "theta_error" -> "\u03b8 error";
             case "theta_cosine" -> "cos(\u03b8, \u03b8*)";
             case "theta_mn_error" -> "\u03b8_mn error";
-            case "theta_mn_cosine" -> "cos(\u03b8_mn, \u03b8*)";
+            case "theta_mn_cosine" -> "cos(\u03b8, \u03b8_mn)";
             case "valid_mse" -> "valid MSE";
             case "test_mse" -> "test MSE";
             case "network_share" -> "network share";
