@@ -81,7 +81,8 @@ final class Help {
     static final String GRID = "--task, --method and the hyperparameters --rho, --sigma, --lambda, --eta, --l2, --lr-theta,"
             + " --lr-nn, --clip and --weight-decay take comma-separated lists. The cells are every method with every"
             + " combination of the listed values of the hyperparameters it uses (rho: sam, asam, fsam; sigma and lambda:"
-            + " fsam; eta: asam; l2: l2; the rest: every method): erm with --rho 0.02,0.05 is one cell, fsam two. Each cell"
+            + " fsam; eta: asam; l2: l2; the rest: every method): erm with --rho 0.02,0.05 is one cell, fsam two (a hyperparameter no method of the"
+            + " sweep uses is refused). Each cell"
             + " is trained once per seed (--seeds N: 0..N-1, or --seed a,b,c), and each task's runs are one replica group"
             + " (train --replicas K, bit for bit the runs trained alone on the CPU), or groups of at most G runs."
             + " Every other option is train's, passed to each group.";

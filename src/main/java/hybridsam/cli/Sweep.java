@@ -184,6 +184,12 @@ final class Sweep {
                     if (values.contains(x)) throw new ConfigException(name + ": " + v + " is listed twice (in '" + o.string(name, "") + "')");
                     values.add(x);
                 }
+                String key = RunSetup.hyperparameterKey(name);
+                if (methods.stream().noneMatch(m -> RunSetup.uses(m, key))) {
+                    // a list that would change nothing is refused, not ignored
+                    throw new ConfigException(name + " " + o.string(name, "") + ": no method of the sweep (" + String.join(", ", methods)
+                            + ") uses it (" + key + " is " + String.join(", ", RunSetup.USED_BY.get(key).stream().sorted().toList()) + "'s)");
+                }
                 axes.put(name, List.copyOf(values));
             }
             if (o.has("--group-size")) {

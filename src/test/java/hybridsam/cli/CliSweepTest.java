@@ -351,6 +351,8 @@ class CliSweepTest {
         }
         r = sweep(none, "--method", "fsam", "--rho", "0.05,-1").expect(Main.BAD_INPUT);
         assertTrue(r.err().contains("--rho"), r.err());
+        r = sweep(none, "--method", "erm,fsam", "--eta", "0.01,0.1").expect(Main.BAD_INPUT);
+        assertTrue(r.err().contains("--eta 0.01,0.1: no method of the sweep (erm, fsam) uses it"), r.err());
 
         // the command is registered: help and completion
         Cli.Result help = Cli.run("sweep", "--help").expect(Main.OK);
