@@ -540,10 +540,12 @@ final class Sweep {
             String how;
             if (Files.exists(gdir.resolve("config.json"))) {
                 argv.addAll(List.of("--resume", gdir.toString()));
-                for (String opt : List.of("--device", "--nn-engine", "--threads")) {
+                // where it continues may change (as train --resume allows), what it computes may not
+                for (String opt : new java.util.TreeSet<>(Main.RESUME_OVERRIDES)) {
                     if (plan.passed.containsKey(opt)) argv.addAll(List.of(opt, plan.passed.get(opt)));
                 }
-                how = doneAtStart[i] > 0 ? "resuming after epoch " + doneAtStart[i] / g.runs().size() : "starting again from the beginning (it stopped before its first checkpoint)";
+                how = !Files.exists(gdir.resolve(Checkpoint.FILE)) ? "starting again from the beginning (it stopped before its first checkpoint)"
+                        : doneAtStart[i] > 0 ? "resuming after epoch " + doneAtStart[i] / g.runs().size() : "resuming from its checkpoint";
             } else {
                 argv.addAll(g.train());
                 argv.addAll(plan.notGrid());
