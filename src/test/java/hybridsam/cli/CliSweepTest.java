@@ -168,6 +168,26 @@ class CliSweepTest {
         Cli.run("sweep", "--resume", dir.toString(), "--threads", "1").expect(Main.OK);
         assertArrayEquals(csvBytes, Files.readAllBytes(dir.resolve(Sweep.CSV)));
 
+        // charts that cannot be drawn (a runtime without fonts) are skipped, the summary is still written
+        byte[] theta = Files.readAllBytes(dir.resolve(Sweep.THETA_PNG));
+        Files.delete(dir.resolve(Sweep.MSE_PNG));
+        Plots.beforeDrawing = () -> {
+            throw new InternalError("simulated: no usable fonts");
+        };
+        try {
+            Cli.Result nofonts = sweep(dir, grid).expect(Main.OK);
+            assertTrue(nofonts.err().contains("plots skipped") && nofonts.err().contains("simulated: no usable fonts"), nofonts.err());
+            assertFalse(nofonts.out().contains("figure"), nofonts.out());
+        } finally {
+            Plots.beforeDrawing = null;
+        }
+        assertFalse(Files.exists(dir.resolve(Sweep.MSE_PNG)));
+        assertArrayEquals(theta, Files.readAllBytes(dir.resolve(Sweep.THETA_PNG)), "the chart drawn before is left as it was");
+        assertArrayEquals(csvBytes, Files.readAllBytes(dir.resolve(Sweep.CSV)));
+        sweep(dir, grid).expect(Main.OK);
+        assertArrayEquals(theta, Files.readAllBytes(dir.resolve(Sweep.THETA_PNG)), "the same chart drawn again");
+        assertPng(dir.resolve(Sweep.MSE_PNG), Plots.WIDTH, Plots.HEIGHT);
+
         // another grid into the same folder is refused, naming what differs, and nothing changes
         var before = Cli.snapshot(dir);
         Cli.Result other = sweep(dir, "--task", "pendulum", "--method", "erm,fsam", "--seeds", "3", "--epochs", "3").expect(Main.BAD_INPUT);
