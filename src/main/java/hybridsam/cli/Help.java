@@ -110,7 +110,8 @@ final class Help {
                 where a rho list was given (erm and l2 at their medians), else per cell. stdout: the Markdown \
                 table. stderr: a line as each group starts and ends, with the sweep's progress and the time \
                 left, and train's own output. Rerunning the command (or sweep --resume DIR) skips the groups \
-                that finished and continues the others; a rerun with another grid is refused.""", exits);
+                that finished and continues the others; a rerun with another grid is refused (--threads, \
+                --device, --nn-engine, --quiet, --log-every and --no-plots may differ).""", exits);
     }
 
     static void generate(CommandSpec spec, List<Options.Def> defs) {

@@ -60,10 +60,11 @@ final class Sweep {
     static final List<String> FILES = List.of(FILE, JSON, CSV, MD, THETA_PNG, MSE_PNG);
 
     /**
-     * The options that say where and how verbosely the runs train, not what they compute: a rerun
-     * may change them (the others make the grid).
+     * The options that say where the runs train, what they print and whether charts are drawn,
+     * not what they compute: a rerun may change them (the others make the grid). A group that
+     * already started keeps its own (train --resume takes only where it continues).
      */
-    static final Set<String> NOT_GRID = Set.of("--threads", "--device", "--nn-engine", "--quiet", "--log-every");
+    static final Set<String> NOT_GRID = Set.of("--threads", "--device", "--nn-engine", "--quiet", "--log-every", "--no-plots");
 
     /** The hyperparameter axes of the grid: train's per-replica options but --method and --seed. */
     static final List<String> AXES = RunSetup.PER_REPLICA.stream().filter(n -> !n.equals("--method") && !n.equals("--seed")).toList();

@@ -195,6 +195,11 @@ class CliSweepTest {
         other = sweep(dir, "--task", "pendulum", "--method", "erm", "--seeds", "2", "--epochs", "2").expect(Main.BAD_INPUT);
         assertTrue(other.err().contains("--method: erm,fsam there, erm now") && other.err().contains("seeds: 0,1,2 there, 0,1 now"), other.err());
         assertEquals(before, Cli.snapshot(dir));
+        // where and how verbosely it runs, and whether it draws, are no part of the grid
+        List<String> quieter = new ArrayList<>(List.of(grid));
+        quieter.addAll(List.of("--no-plots", "--log-every", "1"));
+        assertFalse(sweep(dir, quieter.toArray(String[]::new)).expect(Main.OK).out().contains("figure"));
+        assertArrayEquals(csvBytes, Files.readAllBytes(dir.resolve(Sweep.CSV)));
 
         // a summary file the sweep did not write is refused, not replaced
         Files.writeString(dir.resolve(Sweep.MD), "my notes\n");
@@ -274,7 +279,7 @@ class CliSweepTest {
         assertEquals("duffing", group.get("name"));
         List<String> args = new ArrayList<>((List<String>) (List<?>) Cli.list(group, "train"));
         args.set(args.indexOf("--epochs") + 1, "1");
-        List<String> train = new ArrayList<>(List.of("train", "--threads", "2", "--quiet", "--out", duffing.toString()));
+        List<String> train = new ArrayList<>(List.of("train", "--threads", "2", "--quiet", "--no-plots", "--out", duffing.toString()));
         train.addAll(args);
         Cli.run(train.toArray(String[]::new)).expect(Main.OK);
         Map<String, Object> config = Cli.json(duffing.resolve("config.json"));
