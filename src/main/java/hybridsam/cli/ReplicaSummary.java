@@ -19,7 +19,6 @@ final class ReplicaSummary {
 
     /** The final metrics the summary describes, in the order it shows them. */
     private static final List<String> TRAIN_METRICS = List.of("theta_error", "theta_cosine", "theta_mn_error", "theta_mn_cosine", "test_mse");
-    private static final List<String> EVAL_METRICS = List.of("theta_error", "theta_cosine", "mse");
 
     /** "4..6" for consecutive seeds, else the seeds joined by commas (shortened when many). */
     static String seedRange(long[] seeds) {
@@ -87,8 +86,13 @@ final class ReplicaSummary {
     }
 
     /** The summary of evaluate's per-replica metrics. */
-    static Map<String, Object> ofEvaluations(List<Map<String, Object>> each) {
-        return statsOf(each, allReplicas(each.size()), EVAL_METRICS);
+    static Map<String, Object> ofEvaluations(List<Map<String, Object>> each, String split) {
+        return statsOf(each, allReplicas(each.size()), evalMetrics(split));
+    }
+
+    /** The metrics evaluate summarises, under the names results.json's "final" uses. */
+    private static List<String> evalMetrics(String split) {
+        return List.of("theta_error", "theta_cosine", split + "_mse");
     }
 
     @SuppressWarnings("unchecked")
@@ -210,24 +214,25 @@ final class ReplicaSummary {
     private static String thetaText(Object theta) {
         List<String> parts = new ArrayList<>();
         if (theta instanceof double[] t) for (double v : t) parts.add(ProgressLine.theta(v));
+        else if (theta instanceof Map<?, ?> t) for (Object v : t.values()) parts.add(ProgressLine.theta(((Number) v).doubleValue()));
         else if (theta instanceof List<?> t) for (Object v : t) parts.add(ProgressLine.theta(((Number) v).doubleValue()));
         return String.join(",", parts);
     }
 
     /** evaluate's text output for K > 1. */
     @SuppressWarnings("unchecked")
-    static void printEvaluations(PrintStream out, Map<String, Object> r, List<Map<String, Object>> each) {
+    static void printEvaluations(PrintStream out, Map<String, Object> r, List<Map<String, Object>> each, String split) {
         out.printf(Locale.ROOT, "run %s, split %s, after epoch %s%n", r.get("run"), r.get("split"), r.get("epochs_done"));
         boolean hasError = each.get(0).containsKey("theta_error");
         out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11s %11s %8s", "replica", "seed", "theta",
-                hasError ? "theta_error" : "", "mse", "science", "physics").stripTrailing());
+                hasError ? "theta_error" : "", split + "_mse", "science", "physics").stripTrailing());
         for (Map<String, Object> e : each) {
             out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11.4e %11.4e %8.4f", e.get("replica"), e.get("seed"),
                     thetaText(e.get("theta")),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) e.get("theta_error")) : "",
-                    (double) e.get("mse"), (double) e.get("mse_science_only"), (double) e.get("network_share")));
+                    (double) e.get(split + "_mse"), (double) e.get(split + "_mse_science_only"), (double) e.get("network_share")));
         }
-        printStats(out, "over " + each.size() + " replicas", (Map<String, Object>) r.get("summary"), EVAL_METRICS);
+        printStats(out, "over " + each.size() + " replicas", (Map<String, Object>) r.get("summary"), evalMetrics(split));
     }
 
     /** A small table: one line per metric with its median, min, max and interquartile range. */

@@ -705,31 +705,28 @@ final class RunSetup {
         dm.put("fingerprint", data.fingerprint().digest());
         dm.put("files", data.fingerprint().files());
         m.put("data", dm);
-        if (replicas == 1) m.put("seed", seed);
-        else m.put("replica_count", replicas);
+        // one layout for one run and for K replicas alike: a run is a list of replicas (of one)
+        m.put("replica_count", replicas);
         m.put("epochs", epochs);
         m.put("batch_size", batch);
         m.put("patience", patience);
-        if (replicas == 1) {
-            m.put("hyperparameters", rule.toMap());
-        } else {
-            m.put("varied", varied.stream().map(RunSetup::hyperparameterKey).toList());
-            List<Object> reps = new java.util.ArrayList<>();
-            for (int r = 0; r < replicas; r++) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("replica", r);
-                e.put("seed", seeds[r]);
-                e.put("hyperparameters", rules[r].toMap());
-                reps.add(e);
-            }
-            m.put("replicas", reps);
+        m.put("varied", varied.stream().map(RunSetup::hyperparameterKey).toList());
+        List<Object> reps = new java.util.ArrayList<>();
+        for (int r = 0; r < replicas; r++) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("replica", r);
+            e.put("seed", seeds[r]);
+            e.put("hyperparameters", rules[r].toMap());
+            reps.add(e);
         }
+        m.put("replicas", reps);
         Map<String, Object> mod = new LinkedHashMap<>(model.describe());
-        mod.put("theta_names", task.theta().names());
-        mod.put("theta_init", thetaInit == null ? "middle of the box" : thetaInit);
+        List<String> names = task.theta().names();
+        mod.put("theta_names", names);
+        mod.put("theta_init", thetaInit == null ? "middle of the box" : RunResults.byName(thetaInit, names));
         m.put("model", mod);
-        if (data.thetaStar() != null) m.put("theta_star", data.thetaStar());
-        if (data.thetaMn() != null) m.put("theta_mn", data.thetaMn());
+        if (data.thetaStar() != null) m.put("theta_star", RunResults.byName(data.thetaStar(), names));
+        if (data.thetaMn() != null) m.put("theta_mn", RunResults.byName(data.thetaMn(), names));
         m.put("args", resolvedArgs(options.args()));
         return m;
     }

@@ -4,6 +4,7 @@ import hybridsam.io.AtomicFiles;
 import hybridsam.io.ConfigException;
 import hybridsam.io.DataException;
 import hybridsam.io.Json;
+import hybridsam.io.PngMark;
 import hybridsam.io.RunLock;
 import hybridsam.tasks.Tasks;
 import hybridsam.train.Checkpoint;
@@ -663,7 +664,7 @@ final class Sweep {
     /** Whether f is a file of the sweep's: a marked chart, or a summary in the form the sweep writes. */
     static boolean own(Path f) {
         String name = f.getFileName().toString();
-        if (name.endsWith(".png")) return Plots.isOwn(f);
+        if (name.endsWith(".png")) return PngMark.isOwn(f);
         if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) return false;
         String head;
         try (InputStream in = Files.newInputStream(f)) {

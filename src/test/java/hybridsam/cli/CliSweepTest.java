@@ -76,7 +76,7 @@ class CliSweepTest {
         assertTrue(img != null, f + " does not decode as an image");
         assertEquals(width, img.getWidth(), f + ": width");
         assertEquals(height, img.getHeight(), f + ": height");
-        assertTrue(Plots.isOwn(f), f + " carries hybridsam's mark");
+        assertTrue(hybridsam.io.PngMark.isOwn(f), f + " carries hybridsam's mark");
     }
 
     /**
