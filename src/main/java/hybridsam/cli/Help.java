@@ -42,6 +42,8 @@ final class Help {
                   hybridsam train --task duffing --method erm --seed 1 --out runs/d-erm-1
                   hybridsam train --task pendulum --preset small --epochs 5
                   hybridsam train --resume runs/d-erm-1        continue an interrupted run
+                  hybridsam sweep --task pendulum --method erm,fsam --rho 0.02,0.05,0.1 --seeds 5 --out runs/s
+                                                               a grid of runs, with one summary
                   hybridsam evaluate --run runs/d-erm-1
                   hybridsam plot --run runs/d-erm-1             loss.png and theta.png of a finished run
                   . <(hybridsam completion)                    tab completion in bash
@@ -72,8 +74,45 @@ final class Help {
             + " list must have K values (K may be left out: it is the lists' length); a single value applies to every"
             + " replica. Data and model settings are shared by all replicas.";
 
+    static final String SWEEP_RESUME = "continue the sweep in DIR with the grid it started with (as rerunning its command"
+            + " does); only --device, --nn-engine and --threads (where its groups train) may be given with it";
+
+    /** The paragraph listed after sweep's --group-size. */
+    static final String GRID = "--task, --method and the hyperparameters --rho, --sigma, --lambda, --eta, --l2, --lr-theta,"
+            + " --lr-nn, --clip and --weight-decay take comma-separated lists. The cells are every method with every"
+            + " combination of the listed values of the hyperparameters it uses (rho: sam, asam, fsam; sigma and lambda:"
+            + " fsam; eta: asam; l2: l2; the rest: every method): erm with --rho 0.02,0.05 is one cell, fsam two (a hyperparameter no method of the"
+            + " sweep uses is refused). Each cell"
+            + " is trained once per seed (--seeds N: 0..N-1, or --seed a,b,c), and each task's runs are one replica group"
+            + " (train --replicas K, bit for bit the runs trained alone on the CPU), or groups of at most G runs."
+            + " Every other option is train's, passed to each group.";
+
     static final String RESUME = "continue the interrupted run in DIR with the settings it started with; only --device,"
             + " --nn-engine and --threads (where it continues) may be given with it";
+
+    static void sweep(CommandSpec spec, List<Options.Def> defs) {
+        Map<String, String> exits = new LinkedHashMap<>(EXIT_CODES);
+        exits.put("  2", "bad input: the message names the file, field or option; nothing is written (also: a folder that"
+                + " is not empty and holds no sweep, or holds a sweep of another grid)");
+        exits.put("  3", "every run of a group diverged (the other groups are trained, the summary counts them)");
+        usage(spec, "hybridsam sweep [OPTIONS]%n   or: hybridsam sweep --resume DIR [--device DEVICE] [--nn-engine ENGINE] [--threads N]",
+                defs, """
+                train a grid of runs (tasks x methods x hyperparameter lists x seeds) as replica groups, with one summary
+                Trains every cell of the grid once per seed, each task's runs as one replica group (train \
+                --replicas K, in this process), and summarises each cell over its seeds.""", """
+                Output: DIR/sweep.json (the grid and its groups, written when the sweep starts); \
+                DIR/groups/TASK/ (or TASK-1, TASK-2, ... with --group-size): each group's run folder, as train \
+                writes it. When every group is done: DIR/summary.csv, DIR/summary.json and DIR/summary.md, one \
+                row per task and cell with its seeds, its diverged runs (left out of the statistics) and the \
+                median, q1 and q3 over the seeds of theta error (theta cosine where theta is known up to \
+                scale; empty without theta*), theta_mn error, validation and test MSE and the network share; \
+                DIR/sweep-theta.png and DIR/sweep-mse.png (unless --no-plots; one chart per task): against rho \
+                where a rho list was given (erm and l2 at their medians), else per cell. stdout: the Markdown \
+                table. stderr: a line as each group starts and ends, with the sweep's progress and the time \
+                left, and train's own output. Rerunning the command (or sweep --resume DIR) skips the groups \
+                that finished and continues the others; a rerun with another grid is refused (--threads, \
+                --device, --nn-engine, --quiet, --log-every and --no-plots may differ).""", exits);
+    }
 
     static void generate(CommandSpec spec, List<Options.Def> defs) {
         usage(spec, "hybridsam generate [OPTIONS]", defs, """
@@ -123,12 +162,17 @@ final class Help {
      * in the list of commands, its options by section, the exit statuses and a footer.
      */
     private static void usage(CommandSpec spec, String synopsis, List<Options.Def> defs, String description, String footer) {
+        usage(spec, synopsis, defs, description, footer, EXIT_CODES);
+    }
+
+    private static void usage(CommandSpec spec, String synopsis, List<Options.Def> defs, String description, String footer,
+                              Map<String, String> exitCodes) {
         UsageMessageSpec u = spec.usageMessage();
         u.synopsisHeading("usage: ").customSynopsis(synopsis.split("%n"));
         u.descriptionHeading("%n").description(lines(description));
         u.sectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST_HEADING, h -> "");
         u.sectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST, h -> optionList(h, defs));
-        u.exitCodeListHeading("%nExit status:%n").exitCodeList(EXIT_CODES);
+        u.exitCodeListHeading("%nExit status:%n").exitCodeList(exitCodes);
         if (footer != null) u.footerHeading("%n").footer(lines(footer));
     }
 
@@ -154,7 +198,9 @@ final class Help {
             table.addRowValues(d.name() + (d.label() == null ? "" : " " + d.label() + (d.list() && !d.label().contains(",") ? "[,...]" : "")),
                     d.description());
             if (d.name().equals("--replicas")) table.addRowValues("lists", LISTS);
-            if (d.name().equals("--out") && help.commandSpec().findOption("--resume") != null) table.addRowValues("--resume DIR", RESUME);
+            if (d.name().equals("--group-size")) table.addRowValues("grid", GRID);
+            var resume = help.commandSpec().findOption("--resume");
+            if (d.name().equals("--out") && resume != null) table.addRowValues("--resume DIR", String.join(" ", resume.description()));
         }
         if (table == null) {
             sb.append("\noptions\n");

@@ -45,7 +45,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
 
-/** The `hybridsam` command line (through picocli): generate, train, evaluate, plot, devices, completion. */
+/** The `hybridsam` command line (through picocli): generate, train, sweep, evaluate, plot, devices, completion. */
 public final class Main {
     public static final int OK = 0, FAILED = 1, BAD_INPUT = 2, DIVERGED = 3, CANNOT_WRITE = 4;
 
@@ -155,7 +155,7 @@ public final class Main {
     static final List<Options.Def> PLOT = List.of(
             new Options.Def("--run", Options.Type.PATH, "DIR", null, "the finished run's folder (written by train); or give it as the argument"));
 
-    static final List<String> COMMANDS = List.of("generate", "train", "evaluate", "plot", "devices", "completion");
+    static final List<String> COMMANDS = List.of("generate", "train", "sweep", "evaluate", "plot", "devices", "completion");
 
     /**
      * The command line: picocli's commands, their options made from the tables (RunSetup.OPTIONS,
@@ -168,6 +168,9 @@ public final class Main {
         CommandSpec train = Options.command("train", RunSetup.OPTIONS);
         train.addOption(Options.option(new Options.Def("--resume", Options.Type.PATH, "DIR", "run", Help.RESUME)));
         Help.train(train, RunSetup.OPTIONS);
+        CommandSpec sweep = Options.command("sweep", Sweep.OPTIONS);
+        sweep.addOption(Options.option(new Options.Def("--resume", Options.Type.PATH, "DIR", "run", Help.SWEEP_RESUME)));
+        Help.sweep(sweep, Sweep.OPTIONS);
         CommandSpec generate = Options.command("generate", GENERATE);
         Help.generate(generate, GENERATE);
         CommandSpec evaluate = Options.command("evaluate", EVALUATE);
@@ -181,6 +184,7 @@ public final class Main {
         CommandSpec completion = Options.command("completion", List.of());
         Help.completion(completion);
         cl.addSubcommand("train", Options.configure(new CommandLine(train)));
+        cl.addSubcommand("sweep", Options.configure(new CommandLine(sweep)));
         cl.addSubcommand("generate", Options.configure(new CommandLine(generate)));
         cl.addSubcommand("evaluate", Options.configure(new CommandLine(evaluate)));
         cl.addSubcommand("plot", Options.configure(new CommandLine(plot)));
@@ -215,6 +219,7 @@ public final class Main {
             try {
                 return switch (name) {
                     case "train" -> train(o);
+                    case "sweep" -> new Sweep(out, err).run(o);
                     case "generate" -> generate(o);
                     case "evaluate" -> evaluate(o);
                     case "plot" -> plot(o, sub);
@@ -331,7 +336,7 @@ public final class Main {
      */
     static final Set<String> RESUME_OVERRIDES = Set.of("--device", "--nn-engine", "--threads");
 
-    private static void checkOverride(String opt) {
+    static void checkOverride(String opt) {
         if (!RESUME_OVERRIDES.contains(opt)) {
             throw new ConfigException("--resume DIR takes only " + String.join(", ", new java.util.TreeSet<>(RESUME_OVERRIDES))
                     + " (where the run continues), not " + opt + ": the run continues with the settings it started with");
@@ -676,7 +681,7 @@ public final class Main {
     }
 
     /** The first few names of a folder's listing, for messages. */
-    private static String listing(List<String> entries) {
+    static String listing(List<String> entries) {
         int show = Math.min(entries.size(), 8);
         String s = String.join(", ", entries.subList(0, show));
         return entries.size() > show ? s + " and " + (entries.size() - show) + " more" : s;

@@ -32,11 +32,11 @@ final class PlotCharts {
     static final int LEGEND_MAX_REPLICAS = 8;
 
     /** Replica colours (cycled); θ* black, θ_mn grey. */
-    private static final Color[] PALETTE = {
+    static final Color[] PALETTE = {
         new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0x9467bd),
         new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf), new Color(0xbcbd22), new Color(0x7f7f7f)};
-    private static final Color STAR = Color.BLACK, MN = new Color(0x888888);
-    private static final BasicStroke SOLID = new BasicStroke(1.6f), DASHED = new BasicStroke(1.4f, BasicStroke.CAP_BUTT,
+    static final Color STAR = Color.BLACK, MN = new Color(0x888888);
+    static final BasicStroke SOLID = new BasicStroke(1.6f), DASHED = new BasicStroke(1.4f, BasicStroke.CAP_BUTT,
             BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f), DOTTED = new BasicStroke(1.6f, BasicStroke.CAP_ROUND,
             BasicStroke.JOIN_ROUND, 10f, new float[] {1f, 4f}, 0f);
 
@@ -220,7 +220,7 @@ final class PlotCharts {
      * right, top left, bottom left, in that order of preference on a tie): each line is sampled
      * along its segments, in the axes' scale (logY: log10 of y).
      */
-    private static void placeLegend(XYChart c, boolean logY) {
+    static void placeLegend(XYChart c, boolean logY) {
         List<double[]> pts = new ArrayList<>();
         for (XYSeries s : c.getSeriesMap().values()) {
             double[] x = s.getXData(), y = s.getYData();
@@ -264,13 +264,13 @@ final class PlotCharts {
     }
 
     /** A series name not yet in the chart (XChart refuses two of one name). */
-    private static String unique(XYChart c, String name) {
+    static String unique(XYChart c, String name) {
         String n = name;
         for (int i = 2; c.getSeriesMap().containsKey(n); i++) n = name + " (" + i + ")";
         return n;
     }
 
-    private static boolean positive(double v) {
+    static boolean positive(double v) {
         return v > 0 && Double.isFinite(v);
     }
 
@@ -289,7 +289,7 @@ final class PlotCharts {
     }
 
     /** The charts stacked vertically, each WIDTH × HEIGHT, as PNG bytes (XChart's BitmapEncoder). */
-    private static byte[] png(List<XYChart> charts) {
+    static byte[] png(List<? extends org.knowm.xchart.internal.chartpart.Chart<?, ?>> charts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
             if (charts.size() == 1) {

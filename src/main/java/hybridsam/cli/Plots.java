@@ -115,12 +115,26 @@ final class Plots {
     }
 
     private static Map<String, byte[]> draw(RunResults run) {
+        return drawMarked(() -> {
+            Map<String, byte[]> out = new LinkedHashMap<>();
+            out.put(LOSS, PlotCharts.loss(run));
+            out.put(THETA, PlotCharts.theta(run));
+            return out;
+        });
+    }
+
+    /**
+     * Runs drawing (file name to PNG bytes; the chart classes, PlotCharts or SweepCharts, are
+     * only reached inside it) and marks each PNG as hybridsam's. Whatever fails in the drawing (a
+     * JDK whose text rendering fails, a runtime without java.desktop, a chart XChart refuses) is
+     * a DrawException saying why.
+     */
+    static Map<String, byte[]> drawMarked(java.util.function.Supplier<Map<String, byte[]>> drawing) {
         try {
             Runnable hook = beforeDrawing;
             if (hook != null) hook.run();
             Map<String, byte[]> out = new LinkedHashMap<>();
-            out.put(LOSS, PngMark.mark(PlotCharts.loss(run)));
-            out.put(THETA, PngMark.mark(PlotCharts.theta(run)));
+            for (Map.Entry<String, byte[]> e : drawing.get().entrySet()) out.put(e.getKey(), PngMark.mark(e.getValue()));
             return out;
         } catch (DrawException e) {
             throw e;
@@ -136,7 +150,7 @@ final class Plots {
      * Writes each PNG atomically: over a plot file that hybridsam wrote, else only where no file
      * is (a file that appeared meanwhile is refused, not replaced).
      */
-    private static List<Path> write(Path dir, Map<String, byte[]> pngs) {
+    static List<Path> write(Path dir, Map<String, byte[]> pngs) {
         List<Path> written = new ArrayList<>();
         for (Map.Entry<String, byte[]> e : pngs.entrySet()) {
             Path f = dir.resolve(e.getKey());
@@ -153,11 +167,6 @@ final class Plots {
     }
 
     // ---------------------------------------------------------------- results.json
-
-    /** The hyperparameters that only some methods use (a value another method ignores is not shown). */
-    private static final Map<String, Set<String>> USED_BY = Map.of(
-            "rho", Set.of("sam", "asam", "fsam"), "sigma", Set.of("fsam"), "lambda", Set.of("fsam"),
-            "eta", Set.of("asam"), "l2", Set.of("l2"), "rho_schedule", Set.of("sam", "asam", "fsam"));
 
     /**
      * Each replica's legend label: the method, the hyperparameters and the seed, as far as they
@@ -197,8 +206,8 @@ final class Plots {
             String method = h.get("method") instanceof String s ? s : null;
             StringBuilder b = new StringBuilder();
             for (String k : differ) {
-                Set<String> used = USED_BY.get(k);
-                if (used != null && method != null && !used.contains(method)) continue;
+                // a value the replica's method ignores is not shown
+                if (method != null && !RunSetup.uses(method, k)) continue;
                 Object v = h.get(k);
                 if (v == null) continue;
                 if (b.length() > 0) b.append(' ');
@@ -222,7 +231,7 @@ final class Plots {
         return (Map<String, Object>) m;
     }
 
-    private static String symbol(String key) {
+    static String symbol(String key) {
         return switch (key) {
             case "rho" -> "\u03c1";
             case "sigma" -> "\u03c3";

@@ -138,6 +138,23 @@ final class RunSetup {
     static final List<String> PER_REPLICA = List.of("--method", "--seed", "--rho", "--sigma", "--lambda", "--eta",
             "--l2", "--lr-theta", "--lr-nn", "--clip", "--weight-decay", "--lr-schedule", "--rho-schedule");
 
+    /**
+     * The hyperparameters (RuleConfig.toMap's keys) that only some methods use, and those methods:
+     * a value another method ignores is left out where replicas are told apart (plot legends) and
+     * does not multiply that method's cells in a sweep. The others (lr_theta, lr_nn, clip,
+     * weight_decay) every method uses.
+     */
+    static final Map<String, java.util.Set<String>> USED_BY = Map.of(
+            "rho", java.util.Set.of("sam", "asam", "fsam"), "sigma", java.util.Set.of("fsam"), "lambda", java.util.Set.of("fsam"),
+            "eta", java.util.Set.of("asam"), "l2", java.util.Set.of("l2"),
+            "rho_schedule", java.util.Set.of("sam", "asam", "fsam"));
+
+    /** Whether method (its id: "fsam") uses the hyperparameter key ("rho"). */
+    static boolean uses(String method, String key) {
+        java.util.Set<String> used = USED_BY.get(key);
+        return used == null || used.contains(method);
+    }
+
     /** The most replicas one engine advances together. */
     static final int MAX_REPLICAS = 4096;
 
@@ -267,7 +284,7 @@ final class RunSetup {
     }
 
     /** The elements of a per-replica option's value: one value, or a comma-separated list. */
-    private static String[] elements(String name, String v) {
+    static String[] elements(String name, String v) {
         if (v.isBlank()) throw new ConfigException(name + ": empty value (give one value, or a comma-separated list with one per replica)");
         String[] parts = v.split(",", -1);
         for (int i = 0; i < parts.length; i++) {

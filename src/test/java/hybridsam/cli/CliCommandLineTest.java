@@ -38,6 +38,8 @@ class CliCommandLineTest {
         for (Options.Def d : Main.GENERATE) assertTrue(generate.out().contains(d.name()), generate.out());
         Cli.Result evaluate = Cli.run("evaluate", "--help").expect(Main.OK);
         for (Options.Def d : Main.EVALUATE) assertTrue(evaluate.out().contains(d.name()), evaluate.out());
+        Cli.Result sweep = Cli.run("sweep", "--help").expect(Main.OK);
+        for (Options.Def d : Sweep.OPTIONS) assertTrue(sweep.out().contains(d.name()), () -> "sweep --help lacks " + d.name());
         // `help COMMAND` is the same text; the overview lists every command
         assertEquals(train.out(), Cli.run("help", "train").expect(Main.OK).out());
         Cli.Result main = Cli.run("help").expect(Main.OK);
@@ -114,7 +116,8 @@ class CliCommandLineTest {
         assertEquals("--lr-theta --lr-nn --lr-schedule", complete(bash, file, "hybridsam", "train", "--lr"));
         // every option with values to choose from completes its own (picocli keeps them in a variable named
         // after the option's label, so two options with one label would offer the same values)
-        for (var command : List.of(List.of("train", RunSetup.OPTIONS), List.of("generate", Main.GENERATE), List.of("evaluate", Main.EVALUATE))) {
+        for (var command : List.of(List.of("train", RunSetup.OPTIONS), List.of("sweep", Sweep.OPTIONS), List.of("generate", Main.GENERATE),
+                List.of("evaluate", Main.EVALUATE))) {
             @SuppressWarnings("unchecked") List<Options.Def> defs = (List<Options.Def>) command.get(1);
             for (Options.Def d : defs) {
                 if (d.candidates().isEmpty()) continue;
