@@ -369,7 +369,8 @@ final class Tune {
             String line = String.format(Locale.ROOT, "%8s %11s %8s %12s %13s", num(k.rho()),
                     k.validMse() == null ? "-" : sci(k.validMse(), 2),
                     k.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", k.ratio()),
-                    k.diverged() != null ? "diverged" : k.qualified() ? "yes" : "no", theta(k.thetaError(), k.thetaCosine()));
+                    k.diverged() != null ? "diverged" : k.qualified() ? "yes" : "no",
+                    k.diverged() != null && (error || cosine) ? "-" : theta(k.thetaError(), k.thetaCosine()));
             if (k == c.chosen()) line += "  <- chosen";
             else if (k.diverged() != null) line += "  (" + at(k.diverged()) + ")";
             out.println(line.stripTrailing());
