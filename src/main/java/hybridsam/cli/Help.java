@@ -64,7 +64,10 @@ final class Help {
                 DIR/predictions.png (DIR/predictions-replica-R.png per replica): test sequences as true, \
                 predicted and science-only frames. Every run also draws DIR/loss.png (training loss and \
                 validation MSE per epoch) and DIR/theta.png (theta per epoch, with theta* and theta_mn where \
-                known) unless --no-plots; a run refuses a folder that already holds a file of one of these names.""");
+                known) unless --no-plots; a run refuses a folder that already holds a file of one of these names. \
+                With --rho auto, DIR/tune holds the tuning group and its tuning.json (as hybridsam tune writes them; \
+                a finished group there is used again, an interrupted one continued), and DIR/config.json and \
+                DIR/results.json record the choice under "rho_auto".""");
     }
 
     static void tune(CommandSpec spec, List<Options.Def> defs) {
