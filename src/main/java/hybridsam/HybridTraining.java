@@ -10,6 +10,8 @@ import hybridsam.model.Sequences;
 import hybridsam.train.Method;
 import hybridsam.train.Progress;
 import hybridsam.train.RuleConfig;
+import hybridsam.train.Schedule;
+import hybridsam.train.Schedules;
 import hybridsam.train.Trainer;
 
 import java.nio.file.Path;
@@ -22,7 +24,8 @@ import java.util.SplittableRandom;
  * field and its vector-Jacobian product over a chunk of samples), a corrector shape, data as
  * {@link Sequences}, and the rule. Nothing else is needed: no kernels, no registration. The
  * command line's defaults apply where a setting is not given (fsam, ρ 0.05, Adam with 1e-2 for
- * θ and 1e-3 for the network, gradient-norm clip 5, 160 epochs, batch 64).
+ * θ and 1e-3 for the network, gradient-norm clip 5, constant learning rates and ρ, 160 epochs,
+ * batch 64).
  *
  * <pre>{@code
  * HybridTraining.Result r = new HybridTraining(new MyModel(), mlp)
@@ -41,6 +44,7 @@ public final class HybridTraining {
     private long seed;
     private double[] thetaStar, thetaInit;
     private Path checkpoints;
+    private Schedules schedules = Schedules.CONSTANT;
 
     public HybridTraining(ScientificModel science, Corrector corrector) {
         this.science = science;
@@ -64,6 +68,24 @@ public final class HybridTraining {
     public HybridTraining learningRates(double theta, double network) {
         this.lrTheta = theta;
         this.lrNn = network;
+        return this;
+    }
+
+    /**
+     * A factor per epoch on both learning rates (θ's and the network's): {@link Schedule#CONSTANT}
+     * (default), {@link Schedule#COSINE} or {@link Schedule#STEP}, as the command line's --lr-schedule.
+     */
+    public HybridTraining lrSchedule(Schedule schedule) {
+        this.schedules = new Schedules(schedule, schedules.rho());
+        return this;
+    }
+
+    /**
+     * A factor per epoch on ρ: {@link Schedule#CONSTANT} (default), {@link Schedule#WARMUP} or
+     * {@link Schedule#COSINE}, as the command line's --rho-schedule (no effect on erm and l2).
+     */
+    public HybridTraining rhoSchedule(Schedule schedule) {
+        this.schedules = new Schedules(schedules.lr(), schedule);
         return this;
     }
 
@@ -128,7 +150,7 @@ public final class HybridTraining {
         }
         corrector.initialize(start, model.nnOffset(), new SplittableRandom(seed));
         Trainer.Plan plan = new Trainer.Plan(train, valid, test, science.theta(), thetaStar, null, epochs,
-                Math.min(batch, train.count()), 0, new long[]{seed});
+                Math.min(batch, train.count()), 0, new long[]{seed}, false, new Schedules[]{schedules});
         try (CpuTrainingEngine engine = new CpuTrainingEngine(new CpuOdeBackend(model, threads), train,
                 new RuleConfig[]{rule}, start)) {
             Map<String, Object> r = new Trainer(engine, plan, checkpoints, Progress.NONE).run(null).get(0);

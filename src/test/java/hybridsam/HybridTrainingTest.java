@@ -5,12 +5,17 @@ import hybridsam.model.MlpShape;
 import hybridsam.model.ScientificModel;
 import hybridsam.model.Sequences;
 import hybridsam.model.ThetaSpec;
+import hybridsam.io.ConfigException;
 import hybridsam.train.Method;
+import hybridsam.train.Schedule;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A user's own scientific model, trained from Java with nothing else (the README's example). */
@@ -74,5 +79,22 @@ class HybridTrainingTest {
         assertTrue(Math.abs(r.theta()[0] - 2.0) < start / 2, "k = " + r.theta()[0]);
         assertTrue(r.testMse() < r.scienceOnlyTestMse(), r.testMse() + " vs science alone " + r.scienceOnlyTestMse());
         assertTrue(r.networkShare() > 0 && r.networkShare() < 1, "share " + r.networkShare());
+    }
+
+    /** The schedules' setters: constant ones change nothing, others change the training; each takes only its own schedules. */
+    @Test
+    void schedulesReachTheTraining() {
+        Sequences train = springs(32, 10, 1), valid = springs(8, 10, 2), test = springs(8, 10, 3);
+        java.util.function.Supplier<HybridTraining> base = () -> new HybridTraining(new Spring(),
+                new MlpShape(new int[]{2, 8, 8, 2}, Activation.TANH)).rk4(0.05, 2).rule(Method.FSAM, 0.05).epochs(5).batch(8).threads(2);
+        HybridTraining.Result plain = base.get().train(train, valid, test);
+        HybridTraining.Result constant = base.get().lrSchedule(Schedule.CONSTANT).rhoSchedule(Schedule.CONSTANT).train(train, valid, test);
+        HybridTraining.Result cosine = base.get().lrSchedule(Schedule.COSINE).train(train, valid, test);
+        HybridTraining.Result warmup = base.get().rhoSchedule(Schedule.WARMUP).train(train, valid, test);
+        assertEquals(hybridsam.io.Json.write(plain.record()), hybridsam.io.Json.write(constant.record()));
+        assertNotEquals(plain.theta()[0], cosine.theta()[0]);
+        assertNotEquals(plain.theta()[0], warmup.theta()[0]);
+        assertThrows(ConfigException.class, () -> base.get().lrSchedule(Schedule.WARMUP));
+        assertThrows(ConfigException.class, () -> base.get().rhoSchedule(Schedule.STEP));
     }
 }

@@ -89,8 +89,8 @@ final class Help {
     }
 
     /** The paragraph listed after --replicas. */
-    static final String LISTS = "--method, --seed, --rho, --sigma, --lambda, --eta, --l2, --lr-theta, --lr-nn, --clip and"
-            + " --weight-decay accept a comma-separated list, one value per replica (e.g. --rho 0.01,0.02,0.05,0.1); every"
+    static final String LISTS = "--method, --seed, --rho, --sigma, --lambda, --eta, --l2, --lr-theta, --lr-nn, --clip,"
+            + " --weight-decay, --lr-schedule and --rho-schedule accept a comma-separated list, one value per replica (e.g. --rho 0.01,0.02,0.05,0.1); every"
             + " list must have K values (K may be left out: it is the lists' length); a single value applies to every"
             + " replica. Data and model settings are shared by all replicas.";
 

@@ -408,7 +408,7 @@ public final class Main {
         Hybrid model = setup.model(data);
         Trainer.Plan plan = new Trainer.Plan(data.train(), data.valid(), data.test(), model.thetaSpec(),
                 data.thetaStar(), data.thetaMn(), setup.epochs, setup.batch, setup.patience, setup.seeds.clone(),
-                setup.task.thetaUpToScale());
+                setup.task.thetaUpToScale(), setup.schedules.clone());
         boolean dirExisted = Files.exists(dir);
         try (RunLock lock = lock(dir)) {
             // again, now that no other run can change the folder
@@ -460,25 +460,27 @@ public final class Main {
                 }
                 progress.finishLine();
                 double wall = (System.nanoTime() - t0) / 1e9;
-                Map<String, Object> res = new LinkedHashMap<>(config);
-                if (K == 1) {
-                    res.putAll(results.get(0));
-                } else {
-                    res.put("replicas", ReplicaSummary.merge(config, results));
-                    res.put("summary", ReplicaSummary.of(results, setup));
-                }
+                // one schema for one run and for K replicas: a run is a list of replicas (of one)
+                Map<String, Object> res = new LinkedHashMap<>();
+                res.put("schema", RunResults.SCHEMA);
+                res.put("schema_version", RunResults.SCHEMA_VERSION);
+                res.putAll(config);
+                List<String> names = setup.task.theta().names();
+                for (Map<String, Object> r : results) RunResults.nameTheta(r, names);
+                res.put("replicas", ReplicaSummary.merge(config, results));
+                res.put("summary", ReplicaSummary.of(results, setup));
                 res.put("wall_seconds", wall);
                 res.put("train_seconds", trainer.trainSeconds());
                 res.put("steps", trainer.steps());
                 res.put("steps_per_second", trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
                 long gradsPerStep = 0;
                 for (var rule : setup.rules) gradsPerStep += rule.method().perturbs() ? 2 : 1;
-                if (K > 1) res.put("replica_steps_per_second", K * trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
+                res.put("replica_steps_per_second", K * trainer.steps() / Math.max(trainer.trainSeconds(), 1e-9));
                 res.put("gradient_evaluations", trainer.steps() * gradsPerStep);
                 writeJson(dir, "results.json", res);
-                if (K == 1) printSummary(res, setup.task.theta().names());
+                if (K == 1) printSummary(res, names);
                 else ReplicaSummary.printTable(out, res, setup);
-                for (Path f : writeFigures(setup, model, data, dir, err)) out.println("figure          " + f);
+                for (Path f : writeFigures(setup, model, data, dir, err, false)) out.println("figure          " + f);
                 if (setup.plots()) {
                     for (Path f : Plots.afterTraining(dir, err)) out.println("figure          " + f);
                 }
@@ -690,11 +692,12 @@ public final class Main {
      * The task's figures of a finished run, drawn with the best-by-validation parameters (those
      * the checkpoint keeps, as evaluate reads them) on the CPU; the files written.
      */
-    private static List<Path> writeFigures(RunSetup setup, Hybrid model, RunSetup.Data data, Path dir, PrintStream err) {
+    private static List<Path> writeFigures(RunSetup setup, Hybrid model, RunSetup.Data data, Path dir, PrintStream err,
+                                           boolean redraw) {
         if (!(setup.task instanceof hybridsam.tasks.ComposedTask task) || setup.figureFiles().isEmpty()) return List.of();
         float[] best = Checkpoint.read(dir).bestParams();
         try (CpuBackend cpu = setup.cpuBackend(model)) {
-            return task.writeFigures(model, cpu, best, setup.replicas, data.composed(), dir);
+            return task.writeFigures(model, cpu, best, setup.replicas, data.composed(), dir, redraw);
         } catch (LinkageError e) {
             // a Java runtime without java.desktop (the GPU bundle's trimmed one) has no ImageIO: the
             // run's results are complete, only its pictures are missing
@@ -755,11 +758,12 @@ public final class Main {
 
     @SuppressWarnings("unchecked")
     private void printSummary(Map<String, Object> res, List<String> names) {
-        Map<String, Object> fin = (Map<String, Object>) res.get("final");
-        double[] theta = (double[]) fin.get("theta");
+        Map<String, Object> replica = ((List<Map<String, Object>>) res.get("replicas")).get(0);
+        Map<String, Object> fin = (Map<String, Object>) replica.get("final");
+        Map<String, Object> theta = (Map<String, Object>) fin.get("theta");
         StringBuilder t = new StringBuilder();
-        for (int i = 0; i < theta.length; i++) t.append(i == 0 ? "" : ", ").append(names.get(i)).append(" = ").append(ProgressLine.theta(theta[i]));
-        out.printf(Locale.ROOT, "best epoch %s: %s%n", res.get("best_epoch"), t);
+        for (String name : names) t.append(t.length() == 0 ? "" : ", ").append(name).append(" = ").append(ProgressLine.theta((double) theta.get(name)));
+        out.printf(Locale.ROOT, "best epoch %s: %s%n", replica.get("best_epoch"), t);
         if (fin.containsKey("theta_cosine")) {
             out.printf(Locale.ROOT, "theta cosine    %.4f (cos(theta, theta*): theta is identifiable up to scale)%n", (double) fin.get("theta_cosine"));
         }
@@ -891,37 +895,45 @@ public final class Main {
                 if (only != null && r != only) continue;
                 TrainingEngine.Metrics m = evaluator.evaluate(best, r * P, seqs);
                 double[] theta = model.physicalTheta(best, r * P);
+                // the field names of results.json's "final": theta by name, SPLIT_mse, SPLIT_mse_science_only
                 Map<String, Object> e = new LinkedHashMap<>();
-                if (K > 1 || only != null) {
-                    e.put("replica", r);
-                    e.put("seed", setup.seeds[r]);
-                }
-                e.put("theta", theta);
+                e.put("replica", r);
+                e.put("seed", setup.seeds[r]);
+                e.put("theta", RunResults.byName(theta, setup.task.theta().names()));
                 if (data.thetaStar() != null) {
                     if (setup.task.thetaUpToScale()) e.put("theta_cosine", Trainer.thetaCosine(theta, data.thetaStar()));
                     else e.put("theta_error", Trainer.thetaError(theta, data.thetaStar()));
                 }
-                e.put("mse", m.mse());
-                e.put("mse_science_only", m.scienceOnlyMse());
+                e.put(split + "_mse", m.mse());
+                e.put(split + "_mse_science_only", m.scienceOnlyMse());
                 e.put("network_share", m.networkShare());
                 each.add(e);
             }
             Map<String, Object> r = new LinkedHashMap<>();
+            r.put("schema", "hybridsam-evaluation");
+            r.put("schema_version", RunResults.SCHEMA_VERSION);
             r.put("run", run.toString());
             r.put("split", split);
             r.put("epochs_done", c.epochsDone());
-            if (each.size() == 1) {
-                r.putAll(each.get(0));
-            } else {
-                r.put("replicas", each);
-                r.put("summary", ReplicaSummary.ofEvaluations(each));
-            }
+            r.put("replicas", each);
+            r.put("summary", ReplicaSummary.ofEvaluations(each, split));
             if (eo.flag("--json")) {
                 out.println(Json.write(r));
             } else if (each.size() == 1) {
-                r.forEach((k, v) -> out.println(String.format(Locale.ROOT, "%-17s %s", k, v instanceof double[] d ? Arrays.toString(d) : v)));
+                out.println(String.format(Locale.ROOT, "%-17s %s", "run", run));
+                out.println(String.format(Locale.ROOT, "%-17s %s", "split", split));
+                out.println(String.format(Locale.ROOT, "%-17s %s", "epochs_done", c.epochsDone()));
+                each.get(0).forEach((k, v) -> {
+                    if ((k.equals("replica") || k.equals("seed")) && K == 1) return;
+                    if (v instanceof Map<?, ?> byName) {
+                        List<String> parts = new ArrayList<>();
+                        byName.forEach((name, x) -> parts.add(name + " = " + x));
+                        v = String.join(", ", parts);
+                    }
+                    out.println(String.format(Locale.ROOT, "%-17s %s", k, v));
+                });
             } else {
-                ReplicaSummary.printEvaluations(out, r, each);
+                ReplicaSummary.printEvaluations(out, r, each, split);
             }
             return OK;
         }
@@ -945,7 +957,10 @@ public final class Main {
         if (!Files.isDirectory(run)) throw new DataException(run + ": no such folder (give a run's folder, written by train)");
         RunResults check = RunResults.read(run); // refused before anything is written
         if (check.replicas().isEmpty()) throw new DataException(run.resolve("results.json") + ": no replicas");
+        RunSetup setup = RunSetup.of(RunSetup.argsOf(run));
+        refuseUnmarkedFigures(run, setup.figureFiles());
         try (RunLock lock = lock(run)) {
+            refuseUnmarkedFigures(run, setup.figureFiles()); // again, now that no run can change the folder
             List<Path> files;
             try {
                 files = Plots.redraw(run);
@@ -954,7 +969,31 @@ public final class Main {
                 return FAILED;
             }
             for (Path f : files) out.println("figure          " + f);
+            for (Path f : redrawFigures(run, setup)) out.println("figure          " + f);
             return OK;
+        }
+    }
+
+    /**
+     * plot on a run of a task with figures of its own (pendulum-images' predictions): redrawn from
+     * the checkpoint's best parameters on the run's data, as train draws them; a file of that name
+     * that hybridsam did not write is refused before anything is drawn.
+     */
+    private List<Path> redrawFigures(Path run, RunSetup setup) {
+        if (setup.figureFiles().isEmpty()) return List.of();
+        RunSetup.Data data = setup.loadData();
+        Hybrid model = setup.model(data);
+        return writeFigures(setup, model, data, run, err, true);
+    }
+
+    /** Refuses a figure file in run that hybridsam did not write (it lacks the mark), which plot would replace. */
+    private static void refuseUnmarkedFigures(Path run, List<String> figures) {
+        for (String name : figures) {
+            Path f = run.resolve(name);
+            if (Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !hybridsam.io.PngMark.isOwn(f)) {
+                throw new ConfigException(f + " was not written by this hybridsam (it lacks the mark that plots and figures"
+                        + " carry), so plot does not replace it and has drawn nothing; move it away to redraw it");
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import hybridsam.io.AtomicFiles;
 import hybridsam.io.ConfigException;
 import hybridsam.io.DataException;
 import hybridsam.io.Json;
+import hybridsam.io.PngMark;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -43,8 +44,6 @@ final class Plots {
     /** Each chart's size in pixels; theta.png stacks one chart per θ component. */
     static final int WIDTH = 800, HEIGHT = 500;
 
-    /** The PNG text chunk that marks a plot as hybridsam's own. */
-    static final String MARK_KEYWORD = "Software", MARK_TEXT = "hybridsam";
 
     /** For tests: runs just before drawing (e.g. throws, as a JDK without usable fonts would). */
     static volatile Runnable beforeDrawing;
@@ -108,7 +107,7 @@ final class Plots {
     static void refuseForeign(Path dir, String who) {
         for (String name : FILES) {
             Path f = dir.resolve(name);
-            if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS) || isOwn(f)) continue;
+            if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS) || PngMark.isOwn(f)) continue;
             throw new ConfigException(dir + " holds " + name + ", which " + (who.equals("train") ? "this run writes when it finishes" : "plot writes")
                     + " (hybridsam never replaces a file it did not write, and this one carries no mark of hybridsam's); move it away"
                     + (who.equals("train") ? " or choose another --out" : ""));
@@ -120,8 +119,8 @@ final class Plots {
             Runnable hook = beforeDrawing;
             if (hook != null) hook.run();
             Map<String, byte[]> out = new LinkedHashMap<>();
-            out.put(LOSS, mark(PlotCharts.loss(run)));
-            out.put(THETA, mark(PlotCharts.theta(run)));
+            out.put(LOSS, PngMark.mark(PlotCharts.loss(run)));
+            out.put(THETA, PngMark.mark(PlotCharts.theta(run)));
             return out;
         } catch (DrawException e) {
             throw e;
@@ -143,7 +142,7 @@ final class Plots {
             Path f = dir.resolve(e.getKey());
             byte[] png = e.getValue();
             try {
-                if (isOwn(f)) AtomicFiles.write(f, png);
+                if (PngMark.isOwn(f)) AtomicFiles.write(f, png);
                 else AtomicFiles.writeNew(f, out -> out.write(png));
             } catch (IOException x) {
                 throw new UncheckedIOException("cannot write " + f + ": " + AtomicFiles.reason(x), x);
@@ -158,7 +157,7 @@ final class Plots {
     /** The hyperparameters that only some methods use (a value another method ignores is not shown). */
     private static final Map<String, Set<String>> USED_BY = Map.of(
             "rho", Set.of("sam", "asam", "fsam"), "sigma", Set.of("fsam"), "lambda", Set.of("fsam"),
-            "eta", Set.of("asam"), "l2", Set.of("l2"));
+            "eta", Set.of("asam"), "l2", Set.of("l2"), "rho_schedule", Set.of("sam", "asam", "fsam"));
 
     /**
      * Each replica's legend label: the method, the hyperparameters and the seed, as far as they
@@ -240,73 +239,5 @@ final class Plots {
             return plain.length() <= 8 ? plain : String.format(Locale.ROOT, "%.3g", d);
         }
         return String.valueOf(v);
-    }
-
-    // ---------------------------------------------------------------- hybridsam's mark in a PNG
-
-    private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-
-    /** The PNG with a tEXt chunk {@code Software: hybridsam} after its header chunk. */
-    static byte[] mark(byte[] png) {
-        if (!startsWithSignature(png) || png.length < 33) throw new IllegalArgumentException("not a PNG");
-        byte[] data = (MARK_KEYWORD + "\0" + MARK_TEXT).getBytes(StandardCharsets.ISO_8859_1);
-        byte[] chunk = new byte[12 + data.length];
-        putInt(chunk, 0, data.length);
-        byte[] type = "tEXt".getBytes(StandardCharsets.ISO_8859_1);
-        System.arraycopy(type, 0, chunk, 4, 4);
-        System.arraycopy(data, 0, chunk, 8, data.length);
-        CRC32 crc = new CRC32();
-        crc.update(chunk, 4, 4 + data.length);
-        putInt(chunk, 8 + data.length, (int) crc.getValue());
-        int afterHeader = 8 + 12 + 13; // signature, then IHDR (13 bytes of data)
-        byte[] out = new byte[png.length + chunk.length];
-        System.arraycopy(png, 0, out, 0, afterHeader);
-        System.arraycopy(chunk, 0, out, afterHeader, chunk.length);
-        System.arraycopy(png, afterHeader, out, afterHeader + chunk.length, png.length - afterHeader);
-        return out;
-    }
-
-    /** Whether f is a PNG that carries hybridsam's mark in a text chunk before its image data. */
-    static boolean isOwn(Path f) {
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) return false;
-        byte[] head;
-        try (var in = Files.newInputStream(f)) {
-            head = in.readNBytes(4096);
-        } catch (IOException e) {
-            return false;
-        }
-        if (!startsWithSignature(head)) return false;
-        byte[] want = (MARK_KEYWORD + "\0" + MARK_TEXT).getBytes(StandardCharsets.ISO_8859_1);
-        int at = 8;
-        while (at + 8 <= head.length) {
-            long len = getInt(head, at) & 0xffffffffL;
-            String type = new String(head, at + 4, 4, StandardCharsets.ISO_8859_1);
-            if (type.equals("IDAT") || type.equals("IEND")) return false;
-            if (type.equals("tEXt") && len == want.length && at + 8 + len <= head.length) {
-                boolean same = true;
-                for (int i = 0; i < want.length && same; i++) same = head[at + 8 + i] == want[i];
-                if (same) return true;
-            }
-            at += 12 + len;
-            if (len > head.length) return false;
-        }
-        return false;
-    }
-
-    private static boolean startsWithSignature(byte[] b) {
-        if (b.length < SIGNATURE.length) return false;
-        for (int i = 0; i < SIGNATURE.length; i++) if (b[i] != SIGNATURE[i]) return false;
-        return true;
-    }
-
-    private static void putInt(byte[] b, int at, int v) {
-        b[at] = (byte) (v >>> 24);
-        b[at + 1] = (byte) (v >>> 16);
-        b[at + 2] = (byte) (v >>> 8);
-        b[at + 3] = (byte) v;
-    }
-
-    private static int getInt(byte[] b, int at) {
-        return (b[at] & 0xff) << 24 | (b[at + 1] & 0xff) << 16 | (b[at + 2] & 0xff) << 8 | (b[at + 3] & 0xff);
     }
 }

@@ -19,7 +19,6 @@ final class ReplicaSummary {
 
     /** The final metrics the summary describes, in the order it shows them. */
     private static final List<String> TRAIN_METRICS = List.of("theta_error", "theta_cosine", "theta_mn_error", "theta_mn_cosine", "test_mse");
-    private static final List<String> EVAL_METRICS = List.of("theta_error", "theta_cosine", "mse");
 
     /** "4..6" for consecutive seeds, else the seeds joined by commas (shortened when many). */
     static String seedRange(long[] seeds) {
@@ -69,7 +68,7 @@ final class ReplicaSummary {
                 String key = RunSetup.hyperparameterKey(option);
                 Map<Object, List<Integer>> groups = new LinkedHashMap<>();
                 for (int r = 0; r < setup.replicas; r++) {
-                    if (finished.contains(r)) groups.computeIfAbsent(setup.rules[r].toMap().get(key), k -> new ArrayList<>()).add(r);
+                    if (finished.contains(r)) groups.computeIfAbsent(setup.hyperparameters(r).get(key), k -> new ArrayList<>()).add(r);
                 }
                 List<Object> rows = new ArrayList<>();
                 for (Map.Entry<Object, List<Integer>> g : groups.entrySet()) {
@@ -87,8 +86,13 @@ final class ReplicaSummary {
     }
 
     /** The summary of evaluate's per-replica metrics. */
-    static Map<String, Object> ofEvaluations(List<Map<String, Object>> each) {
-        return statsOf(each, allReplicas(each.size()), EVAL_METRICS);
+    static Map<String, Object> ofEvaluations(List<Map<String, Object>> each, String split) {
+        return statsOf(each, allReplicas(each.size()), evalMetrics(split));
+    }
+
+    /** The metrics evaluate summarises, under the names results.json's "final" uses. */
+    private static List<String> evalMetrics(String split) {
+        return List.of("theta_error", "theta_cosine", split + "_mse");
     }
 
     @SuppressWarnings("unchecked")
@@ -176,7 +180,7 @@ final class ReplicaSummary {
             Map<String, Object> e = reps.get(r);
             Map<String, Object> f = finalOf(e);
             StringBuilder l = new StringBuilder(String.format(Locale.ROOT, "%7d %6s", r, e.get("seed")));
-            for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.rules[r].toMap().get(k))));
+            for (String k : keys) l.append(String.format(Locale.ROOT, " %10s", show(setup.hyperparameters(r).get(k))));
             l.append(String.format(Locale.ROOT, " %-24s", thetaText(f.get("theta"))));
             l.append(String.format(Locale.ROOT, " %5s %12s%s %11.4e %8.4f", e.get("best_epoch"),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) f.get("theta_error")) : "",
@@ -210,24 +214,25 @@ final class ReplicaSummary {
     private static String thetaText(Object theta) {
         List<String> parts = new ArrayList<>();
         if (theta instanceof double[] t) for (double v : t) parts.add(ProgressLine.theta(v));
+        else if (theta instanceof Map<?, ?> t) for (Object v : t.values()) parts.add(ProgressLine.theta(((Number) v).doubleValue()));
         else if (theta instanceof List<?> t) for (Object v : t) parts.add(ProgressLine.theta(((Number) v).doubleValue()));
         return String.join(",", parts);
     }
 
     /** evaluate's text output for K > 1. */
     @SuppressWarnings("unchecked")
-    static void printEvaluations(PrintStream out, Map<String, Object> r, List<Map<String, Object>> each) {
+    static void printEvaluations(PrintStream out, Map<String, Object> r, List<Map<String, Object>> each, String split) {
         out.printf(Locale.ROOT, "run %s, split %s, after epoch %s%n", r.get("run"), r.get("split"), r.get("epochs_done"));
         boolean hasError = each.get(0).containsKey("theta_error");
         out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11s %11s %8s", "replica", "seed", "theta",
-                hasError ? "theta_error" : "", "mse", "science", "physics").stripTrailing());
+                hasError ? "theta_error" : "", split + "_mse", "science", "physics").stripTrailing());
         for (Map<String, Object> e : each) {
             out.println(String.format(Locale.ROOT, "%7s %6s %-24s %12s %11.4e %11.4e %8.4f", e.get("replica"), e.get("seed"),
                     thetaText(e.get("theta")),
                     hasError ? String.format(Locale.ROOT, "%.4f", (double) e.get("theta_error")) : "",
-                    (double) e.get("mse"), (double) e.get("mse_science_only"), (double) e.get("network_share")));
+                    (double) e.get(split + "_mse"), (double) e.get(split + "_mse_science_only"), (double) e.get("network_share")));
         }
-        printStats(out, "over " + each.size() + " replicas", (Map<String, Object>) r.get("summary"), EVAL_METRICS);
+        printStats(out, "over " + each.size() + " replicas", (Map<String, Object>) r.get("summary"), evalMetrics(split));
     }
 
     /** A small table: one line per metric with its median, min, max and interquartile range. */

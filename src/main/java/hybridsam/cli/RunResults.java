@@ -177,6 +177,24 @@ record RunResults(Path file, int schemaVersion, String task, String preset, List
         return m;
     }
 
+    /**
+     * A replica's results as the trainer returns them, with θ (final, last epoch and every
+     * epoch of the history) turned from arrays into objects by component name, in place.
+     */
+    @SuppressWarnings("unchecked")
+    static void nameTheta(Map<String, Object> replicaResult, List<String> names) {
+        for (String key : List.of("final", "last_epoch")) {
+            if (replicaResult.get(key) instanceof Map<?, ?> m) nameThetaIn((Map<String, Object>) m, names);
+        }
+        if (replicaResult.get("history") instanceof List<?> h) {
+            for (Object e : h) if (e instanceof Map<?, ?> m) nameThetaIn((Map<String, Object>) m, names);
+        }
+    }
+
+    private static void nameThetaIn(Map<String, Object> m, List<String> names) {
+        if (m.get("theta") instanceof double[] t) m.put("theta", byName(t, names));
+    }
+
     @SuppressWarnings("unchecked")
     private static Replica replica(int index, String label, Map<String, Object> m, List<String> names, String where) {
         int best = (int) Json.integer(m, "best_epoch", where);

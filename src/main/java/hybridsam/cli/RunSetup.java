@@ -32,6 +32,8 @@ import hybridsam.io.ConfigException;
 import hybridsam.cpu.CpuTrainingEngine;
 import hybridsam.train.Method;
 import hybridsam.train.RuleConfig;
+import hybridsam.train.Schedule;
+import hybridsam.train.Schedules;
 import hybridsam.train.TrainingEngine;
 
 import java.io.IOException;
@@ -85,8 +87,16 @@ final class RunSetup {
                     "neural (default: perturb the network only) or all (theta too)", List.of("neural", "all")),
             new Options.Def("--theta-grad", Options.Type.CHOICE, "PASS", "rule",
                     "perturbed (default) or clean: theta's gradient from which pass", List.of("perturbed", "clean")),
+            new Options.Def("--rho-schedule", Options.Type.TEXTS, "RHO_SCHEDULE", "rule", "a factor on rho per epoch e of E:"
+                    + " constant (default), warmup (min(1, (e+1)/(E/4)), a linear ramp over the first quarter of the epochs)"
+                    + " or cosine (0.01 + 0.99 (1 + cos(pi e/E))/2, from 1 down to about 0.01). Only sam, asam and fsam"
+                    + " use rho: erm and l2 accept it and it has no effect on them", Schedule.ids(Schedule.RHO)),
             new Options.Def("--lr-theta", Options.Type.NUMBERS, "X", "optimizer", "Adam learning rate for theta (default 1e-2)"),
             new Options.Def("--lr-nn", Options.Type.NUMBERS, "X", "optimizer", "Adam learning rate for the network (default 1e-3)"),
+            new Options.Def("--lr-schedule", Options.Type.TEXTS, "LR_SCHEDULE", "optimizer", "a factor on both learning rates"
+                    + " (theta's and the network's) per epoch e of E: constant (default), cosine (0.01 + 0.99 (1 + cos(pi e/E))/2,"
+                    + " from 1 down to about 0.01) or step (1 for the first half of the epochs, 0.1 to three quarters,"
+                    + " then 0.01)", Schedule.ids(Schedule.LEARNING_RATE)),
             new Options.Def("--clip", Options.Type.NUMBERS, "X", "optimizer", "gradient-norm clip over (theta, phi); 0 = off (default 5)"),
             new Options.Def("--weight-decay", Options.Type.NUMBERS, "X", "optimizer", "decoupled weight decay on the network (default 0)"),
             new Options.Def("--epochs", Options.Type.INT, "N", "run", "epochs (default 160)"),
@@ -132,7 +142,7 @@ final class RunSetup {
      * results show them.
      */
     static final List<String> PER_REPLICA = List.of("--method", "--seed", "--rho", "--sigma", "--lambda", "--eta",
-            "--l2", "--lr-theta", "--lr-nn", "--clip", "--weight-decay");
+            "--l2", "--lr-theta", "--lr-nn", "--clip", "--weight-decay", "--lr-schedule", "--rho-schedule");
 
     /** The most replicas one engine advances together. */
     static final int MAX_REPLICAS = 4096;
@@ -151,6 +161,8 @@ final class RunSetup {
     final int replicas;
     final long[] seeds;
     final RuleConfig[] rules;
+    /** Each replica's learning-rate and rho schedules. */
+    final Schedules[] schedules;
     /** The per-replica options given as lists whose values differ between replicas (--seed excluded). */
     final List<String> varied;
     /** The corrector's hidden widths (MLP) or channels (convolutional net), and its activation. */
@@ -215,11 +227,19 @@ final class RunSetup {
                 throw K == 1 ? e : new ConfigException(e.getMessage() + " in replica " + r);
             }
         }
+        schedules = new Schedules[K];
+        for (int r = 0; r < K; r++) {
+            schedules[r] = new Schedules(
+                    Schedule.parse("--lr-schedule", element(lists, "--lr-schedule", r, "constant"), Schedule.LEARNING_RATE),
+                    Schedule.parse("--rho-schedule", element(lists, "--rho-schedule", r, "constant"), Schedule.RHO));
+        }
         List<String> v = new java.util.ArrayList<>();
         for (Map.Entry<String, String[]> e : lists.entrySet()) {
             if (e.getKey().equals("--seed") || e.getValue().length < 2) continue;
             String key = hyperparameterKey(e.getKey());
-            if (java.util.Arrays.stream(rules).map(x -> x.toMap().get(key)).distinct().count() > 1) v.add(e.getKey());
+            if (java.util.stream.IntStream.range(0, K).mapToObj(r -> hyperparameters(r).get(key)).distinct().count() > 1) {
+                v.add(e.getKey());
+            }
         }
         varied = List.copyOf(v);
         seed = seeds[0];
@@ -247,6 +267,13 @@ final class RunSetup {
         }
         thetaInit = o.has("--theta-init") ? parseDoubles("--theta-init", o.string("--theta-init", null)) : task.thetaInit();
         o.choice("--device", "cpu", "cpu", "cuda", "auto");
+    }
+
+    /** Replica r's hyperparameters as results.json records them: its rule's, then its schedules. */
+    Map<String, Object> hyperparameters(int r) {
+        Map<String, Object> m = rules[r].toMap();
+        m.putAll(schedules[r].toMap());
+        return m;
     }
 
     /** The elements of a per-replica option's value: one value, or a comma-separated list. */
@@ -699,31 +726,28 @@ final class RunSetup {
         dm.put("fingerprint", data.fingerprint().digest());
         dm.put("files", data.fingerprint().files());
         m.put("data", dm);
-        if (replicas == 1) m.put("seed", seed);
-        else m.put("replica_count", replicas);
+        // one layout for one run and for K replicas alike: a run is a list of replicas (of one)
+        m.put("replica_count", replicas);
         m.put("epochs", epochs);
         m.put("batch_size", batch);
         m.put("patience", patience);
-        if (replicas == 1) {
-            m.put("hyperparameters", rule.toMap());
-        } else {
-            m.put("varied", varied.stream().map(RunSetup::hyperparameterKey).toList());
-            List<Object> reps = new java.util.ArrayList<>();
-            for (int r = 0; r < replicas; r++) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("replica", r);
-                e.put("seed", seeds[r]);
-                e.put("hyperparameters", rules[r].toMap());
-                reps.add(e);
-            }
-            m.put("replicas", reps);
+        m.put("varied", varied.stream().map(RunSetup::hyperparameterKey).toList());
+        List<Object> reps = new java.util.ArrayList<>();
+        for (int r = 0; r < replicas; r++) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("replica", r);
+            e.put("seed", seeds[r]);
+            e.put("hyperparameters", hyperparameters(r));
+            reps.add(e);
         }
+        m.put("replicas", reps);
         Map<String, Object> mod = new LinkedHashMap<>(model.describe());
-        mod.put("theta_names", task.theta().names());
-        mod.put("theta_init", thetaInit == null ? "middle of the box" : thetaInit);
+        List<String> names = task.theta().names();
+        mod.put("theta_names", names);
+        mod.put("theta_init", thetaInit == null ? "middle of the box" : RunResults.byName(thetaInit, names));
         m.put("model", mod);
-        if (data.thetaStar() != null) m.put("theta_star", data.thetaStar());
-        if (data.thetaMn() != null) m.put("theta_mn", data.thetaMn());
+        if (data.thetaStar() != null) m.put("theta_star", RunResults.byName(data.thetaStar(), names));
+        if (data.thetaMn() != null) m.put("theta_mn", RunResults.byName(data.thetaMn(), names));
         m.put("args", resolvedArgs(options.args()));
         return m;
     }

@@ -16,7 +16,8 @@ public final class CpuTrainingEngine implements TrainingEngine {
     private final Gradients gradients;
     private final Hybrid model;
     private final Split train;
-    private final RuleConfig[] rules;
+    /** The rules as given, and as the current epoch's schedule factors make them (the same objects at factors of 1). */
+    private final RuleConfig[] baseRules, rules;
     private final int K, P;
     private OptimizerState state;
     private final float[] grad, grad2, eps, saved;
@@ -34,6 +35,7 @@ public final class CpuTrainingEngine implements TrainingEngine {
         this.gradients = gradients;
         this.model = backend.model();
         this.train = train;
+        this.baseRules = rules.clone();
         this.rules = rules.clone();
         this.K = rules.length;
         this.P = model.parameterCount();
@@ -58,6 +60,13 @@ public final class CpuTrainingEngine implements TrainingEngine {
     @Override
     public int replicas() {
         return K;
+    }
+
+    /** Learning rates and ρ of each replica from here on: its given rule's times the factors (see RuleConfig.scaled). */
+    @Override
+    public void scheduleFactors(double[] lrFactor, double[] rhoFactor) {
+        TrainingEngine.checkFactors(K, lrFactor, rhoFactor);
+        for (int r = 0; r < K; r++) rules[r] = baseRules[r].scaled(lrFactor[r], rhoFactor[r]);
     }
 
     @Override

@@ -49,6 +49,9 @@ public final class CudaTrainingEngine implements TrainingEngine {
     private final int trainCount;
     private final int K, P, nTheta;
     private final boolean anyPerturbs, anyL2, anyFsam;
+    /** The rules the engine was made with, and the schedule factors the rule table in cfg now holds them at. */
+    private final RuleConfig[] baseRules;
+    private final double[] lrFactorNow, rhoFactorNow;
     private final DeviceScope scope;
     private final StepKernels kernels;
     private final DeviceBuffer params, adamM, adamV, avg, grad, grad2, eps, saved, cfg, loss,
@@ -319,6 +322,11 @@ public final class CudaTrainingEngine implements TrainingEngine {
         this.K = rules.length;
         this.P = model.parameterCount();
         this.nTheta = model.thetaCount();
+        this.baseRules = rules.clone();
+        this.lrFactorNow = new double[K];
+        this.rhoFactorNow = new double[K];
+        Arrays.fill(lrFactorNow, 1.0);
+        Arrays.fill(rhoFactorNow, 1.0);
         anyPerturbs = Arrays.stream(rules).anyMatch(r -> r.method().perturbs());
         anyL2 = Arrays.stream(rules).anyMatch(r -> r.method() == Method.L2);
         anyFsam = Arrays.stream(rules).anyMatch(r -> r.method() == Method.FSAM);
@@ -525,6 +533,31 @@ public final class CudaTrainingEngine implements TrainingEngine {
                 throw new IllegalArgumentException("batch index " + indices[i] + " outside [0, " + trainCount + ")");
             }
         }
+    }
+
+    /**
+     * Rewrites the rule table in device memory with each replica's learning rates and ρ times the
+     * factors (nothing is copied when they are those the table holds). The captured graphs read the
+     * table through its pointer when they run, so the next replay takes the new values; the copy
+     * goes on the engine's stream, after the replays queued there, so no step in flight sees a
+     * half-written table. Never called inside a capture (the trainer calls it between epochs).
+     */
+    @Override
+    public void scheduleFactors(double[] lrFactor, double[] rhoFactor) {
+        TrainingEngine.checkFactors(K, lrFactor, rhoFactor);
+        if (Arrays.equals(lrFactor, lrFactorNow) && Arrays.equals(rhoFactor, rhoFactorNow)) return;
+        RuleConfig[] now = new RuleConfig[K];
+        for (int r = 0; r < K; r++) now[r] = baseRules[r].scaled(lrFactor[r], rhoFactor[r]);
+        dev.upload(cfg, StepKernels.ruleTable(now, nTheta));
+        System.arraycopy(lrFactor, 0, lrFactorNow, 0, K);
+        System.arraycopy(rhoFactor, 0, rhoFactorNow, 0, K);
+    }
+
+    /** The rule table as the device holds it now (for tests: what the kernels read). */
+    double[] ruleTableOnDevice() {
+        double[] t = new double[K * StepKernels.CFG_N];
+        dev.download(cfg, t);
+        return t;
     }
 
     /** One step without reading anything back; its losses go into the device-side tally. */

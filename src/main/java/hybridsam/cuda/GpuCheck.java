@@ -370,6 +370,7 @@ public final class GpuCheck {
                         37, 12, new int[]{16, 16}, 4, 11)));
         checks.add(KernelChecks.Planned.one("engine loss tally Pendulum", () -> KernelChecks.engineTally(dev, new PendulumModel(), 13)));
         checks.add(KernelChecks.Planned.one("engine graph cache", () -> KernelChecks.graphCache(dev, 17)));
+        checks.add(KernelChecks.Planned.one("engine schedules Duffing", () -> KernelChecks.scheduledEngine(dev, new DuffingModel(), 19)));
         // the corrector engines: the layer-wise path with the project's GEMM kernels, and with
         // each library that loads, against the CPU reference and against the rollout kernels
         List<Engine> timed = new ArrayList<>();

@@ -13,6 +13,8 @@ import hybridsam.train.LossTally;
 import hybridsam.train.Method;
 import hybridsam.train.Rules;
 import hybridsam.train.RuleConfig;
+import hybridsam.train.Schedule;
+import hybridsam.train.Schedules;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -542,6 +544,64 @@ public final class KernelChecks {
         }
         c.exact(sawNaN);
         return c.as("engine loss tally " + sci.getClass().getSimpleName().replace("Model", "") + " K=" + K + " NaN at step 3");
+    }
+
+    /**
+     * Per-epoch schedules on CudaTrainingEngine against CpuTrainingEngine: E = 6 epochs of 3 steps
+     * (advance, then drain), four replicas on different schedules (fsam cosine / warmup, sam step /
+     * cosine, erm cosine / constant, asam+all constant / warmup), the factors set at the start of
+     * every epoch as the trainer sets them, and set before the previous epoch's tally is drained,
+     * so the rule table's copy follows replays that may still be in flight. After every change the
+     * rule table the device holds must be StepKernels.ruleTable of the scaled rules exactly, and
+     * after factors of 1 again exactly the original table. The tallies and the final state must
+     * agree within the engine check's tolerances, and the final parameters must lie outside those
+     * tolerances from an unscheduled CPU run's (a device that ignored the factors would fail).
+     */
+    public static Check scheduledEngine(Device dev, ScientificModel sci, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        OdeHybrid m = hybrid(sci, Activation.TANH, 2, 8, 8);
+        RuleConfig[] rules = {rule(Method.FSAM, false, false, 1e-2), rule(Method.SAM, false, false, 0),
+                rule(Method.ERM, false, false, 0), rule(Method.ASAM, true, false, 0)};
+        Schedules[] schedules = {new Schedules(Schedule.COSINE, Schedule.WARMUP), new Schedules(Schedule.STEP, Schedule.COSINE),
+                new Schedules(Schedule.COSINE, Schedule.CONSTANT), new Schedules(Schedule.CONSTANT, Schedule.WARMUP)};
+        int K = rules.length, B = 5, frames = 5, epochs = 6, steps = 3;
+        Sequences data = randomSequences(B + 4, frames, rng);
+        float[] p = randomParams(m, K, rng);
+        Compare lossCmp = new Compare(1e-4, 1e-9), paramCmp = new Compare(1e-3, 2e-5), unscheduled = new Compare(1e-3, 2e-5);
+        try (CpuTrainingEngine cpu = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
+             CpuTrainingEngine plain = new CpuTrainingEngine(new CpuOdeBackend(m, 2), data, rules, p);
+             CudaTrainingEngine gpu = new CudaTrainingEngine(dev, m, data, rules, p)) {
+            for (int e = 0; e <= epochs; e++) {
+                double[] lr = new double[K], rho = new double[K];
+                RuleConfig[] scaled = new RuleConfig[K];
+                for (int r = 0; r < K; r++) {
+                    lr[r] = e < epochs ? schedules[r].lrFactor(e, epochs) : 1.0;
+                    rho[r] = e < epochs ? schedules[r].rhoFactor(e, epochs) : 1.0;
+                    scaled[r] = rules[r].scaled(lr[r], rho[r]);
+                }
+                gpu.scheduleFactors(lr, rho);
+                cpu.scheduleFactors(lr, rho);
+                if (e > 0) lossCmp.add(gpu.drainLosses(), cpu.drainLosses());
+                paramCmp.exact(java.util.Arrays.equals(gpu.ruleTableOnDevice(), StepKernels.ruleTable(scaled, m.thetaCount())));
+                if (e == epochs) break;
+                for (int t = 0; t < steps; t++) {
+                    int[] batch = randomBatch(K, B, data.count(), rng);
+                    gpu.advance(batch, B);
+                    cpu.advance(batch, B);
+                    plain.advance(batch, B);
+                }
+            }
+            // factors of 1 again: the table the engine started with, bit for bit
+            paramCmp.exact(java.util.Arrays.equals(gpu.ruleTableOnDevice(), StepKernels.ruleTable(rules, m.thetaCount())));
+            var a = gpu.state();
+            var b = cpu.state();
+            paramCmp.add(a.params(), b.params()).add(a.gradAverage(), b.gradAverage()).add(a.adamM(), b.adamM());
+            if (a.step() != b.step()) paramCmp.one(Double.POSITIVE_INFINITY, 0);
+            unscheduled.add(a.params(), plain.state().params());
+        }
+        paramCmp.exact(unscheduled.worst > 1.0);
+        return new Check("engine schedules " + sci.getClass().getSimpleName().replace("Model", "") + " K=" + K + " E=" + epochs,
+                Math.max(lossCmp.worst, paramCmp.worst), lossCmp.n + paramCmp.n);
     }
 
     /**

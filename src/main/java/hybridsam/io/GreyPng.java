@@ -49,7 +49,21 @@ public final class GreyPng {
      * never replaced but refused with {@link java.nio.file.FileAlreadyExistsException}.
      */
     public static void writeNew(Path target, float[] pixels, int width, int height) throws IOException {
-        byte[] png = encode(pixels, width, height);
+        byte[] png = PngMark.mark(encode(pixels, width, height));
         AtomicFiles.writeNew(target, out -> out.write(png));
+    }
+
+    /**
+     * Writes the image to target atomically, replacing a file there only when it carries
+     * hybridsam's mark ({@link PngMark}); any other file is refused with
+     * {@link java.nio.file.FileAlreadyExistsException}.
+     */
+    public static void replaceOwn(Path target, float[] pixels, int width, int height) throws IOException {
+        if (java.nio.file.Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !PngMark.isOwn(target)) {
+            throw new java.nio.file.FileAlreadyExistsException(target.toString(), null,
+                    "not written by hybridsam (it lacks the mark), so it is not replaced; move it away to redraw");
+        }
+        byte[] png = PngMark.mark(encode(pixels, width, height));
+        AtomicFiles.write(target, png);
     }
 }

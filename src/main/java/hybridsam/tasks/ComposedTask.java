@@ -56,10 +56,12 @@ public interface ComposedTask extends Task {
 
     /**
      * Writes this task's figures of a trained run into dir (the run folder) and returns the files
-     * written (those {@link #figureFiles} names, never replacing an existing file); parameters of
-     * replica r start at params[r · P]. Default: none.
+     * written (those {@link #figureFiles} names); an existing file is replaced only when redraw is
+     * set and the file carries hybridsam's mark ({@link hybridsam.io.PngMark}), else refused.
+     * Parameters of replica r start at params[r · P]. Default: none.
      */
-    default List<Path> writeFigures(Hybrid model, CpuBackend cpu, float[] params, int replicas, Splits data, Path dir) {
+    default List<Path> writeFigures(Hybrid model, CpuBackend cpu, float[] params, int replicas, Splits data, Path dir,
+                                    boolean redraw) {
         return List.of();
     }
 

@@ -179,10 +179,12 @@ public final class PendulumImagesTask implements ComposedTask {
      * One PNG per replica ({@link #figureFiles}) of the first {@link #FIGURE_SEQUENCES} test
      * sequences: per sequence three rows (the true frames, the hybrid's prediction, the
      * prediction without the ODE's corrector), one column per frame; see {@link #figure}.
-     * Files already there are never replaced (an {@link UncheckedIOException} naming the file).
+     * A file already there is replaced only by a redraw and only when hybridsam wrote it (its
+     * mark); otherwise it is refused (an {@link UncheckedIOException} naming the file).
      */
     @Override
-    public List<Path> writeFigures(Hybrid model, CpuBackend cpu, float[] params, int replicas, Splits data, Path dir) {
+    public List<Path> writeFigures(Hybrid model, CpuBackend cpu, float[] params, int replicas, Splits data, Path dir,
+                                   boolean redraw) {
         NestedHybrid nested = (NestedHybrid) model;
         CpuNestedBackend backend = (CpuNestedBackend) cpu;
         ImageSequences test = (ImageSequences) data.test();
@@ -197,7 +199,8 @@ public final class PendulumImagesTask implements ComposedTask {
             Figure f = figure(test, sequences, hybrid, scienceOnly);
             Path file = dir.resolve(names.get(r));
             try {
-                GreyPng.writeNew(file, f.pixels(), f.width(), f.height());
+                if (redraw) GreyPng.replaceOwn(file, f.pixels(), f.width(), f.height());
+                else GreyPng.writeNew(file, f.pixels(), f.width(), f.height());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
             }

@@ -54,6 +54,17 @@ public record RuleConfig(Method method, double rho, double sigma, double lambda,
         }
     }
 
+    /**
+     * This configuration with both learning rates multiplied by lrFactor and ρ by rhoFactor (a
+     * {@link Schedule}'s factors for one epoch); this very object when both factors are 1, so that
+     * an unscheduled run trains with exactly the values it was given.
+     */
+    public RuleConfig scaled(double lrFactor, double rhoFactor) {
+        if (lrFactor == 1.0 && rhoFactor == 1.0) return this;
+        return new RuleConfig(method, rho * rhoFactor, sigma, lambda, eta, l2, perturbAll, thetaGradClean,
+                lrTheta * lrFactor, lrNn * lrFactor, clip, weightDecay);
+    }
+
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("method", method.id());

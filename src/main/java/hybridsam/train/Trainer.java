@@ -21,10 +21,13 @@ import java.util.SplittableRandom;
  */
 public final class Trainer {
 
-    /** The data and settings of a run that the trainer needs. */
+    /**
+     * The data and settings of a run that the trainer needs; schedules: each replica's learning-rate
+     * and ρ schedules (null: constant for all).
+     */
     public record Plan(Split train, Split valid, Split test, ThetaSpec thetaSpec,
                        double[] thetaStar, double[] thetaMn, int epochs, int batchSize, int patience, long[] seeds,
-                       boolean thetaUpToScale) {
+                       boolean thetaUpToScale, Schedules[] schedules) {
 
         /** A plan for a θ that is identifiable (θ error is the measure). */
         public Plan(Split train, Split valid, Split test, ThetaSpec thetaSpec, double[] thetaStar, double[] thetaMn,
@@ -32,7 +35,16 @@ public final class Trainer {
             this(train, valid, test, thetaSpec, thetaStar, thetaMn, epochs, batchSize, patience, seeds, false);
         }
 
+        /** A plan without schedules (every replica's are constant). */
+        public Plan(Split train, Split valid, Split test, ThetaSpec thetaSpec, double[] thetaStar, double[] thetaMn,
+                    int epochs, int batchSize, int patience, long[] seeds, boolean thetaUpToScale) {
+            this(train, valid, test, thetaSpec, thetaStar, thetaMn, epochs, batchSize, patience, seeds, thetaUpToScale, null);
+        }
+
         public Plan {
+            if (schedules != null && schedules.length != seeds.length) {
+                throw new IllegalArgumentException("one schedule per replica: " + schedules.length + " for " + seeds.length);
+            }
             if (epochs < 1) throw new ConfigException("--epochs must be at least 1 (got " + epochs + ")");
             if (batchSize < 1) throw new ConfigException("--batch must be at least 1 (got " + batchSize + ")");
             if (patience < 0) throw new ConfigException("--patience must be >= 0 (got " + patience + ")");
@@ -171,6 +183,7 @@ public final class Trainer {
         int epoch = startEpoch;
         while (epoch < plan.epochs()) {
             epoch++;
+            scheduleEpoch(epoch - 1);
             int[][] perms = new int[K][];
             for (int r = 0; r < K; r++) perms[r] = permutation(n, plan.seeds()[r], epoch);
             double[] lossSum = new double[K];
@@ -202,6 +215,20 @@ public final class Trainer {
             if (plan.patience() > 0 && allStale(epoch)) break;
         }
         return results(epoch);
+    }
+
+    /**
+     * Hands the engine each replica's schedule factors for epoch index e (0-based): a pure
+     * function of e and the planned epochs, so a resumed run sets them as an uninterrupted one.
+     */
+    private void scheduleEpoch(int e) {
+        double[] lr = new double[K], rho = new double[K];
+        for (int r = 0; r < K; r++) {
+            Schedules s = plan.schedules() == null ? Schedules.CONSTANT : plan.schedules()[r];
+            lr[r] = s.lrFactor(e, plan.epochs());
+            rho[r] = s.rhoFactor(e, plan.epochs());
+        }
+        engine.scheduleFactors(lr, rho);
     }
 
     private boolean allStale(int epoch) {

@@ -28,6 +28,36 @@ public interface TrainingEngine extends AutoCloseable {
     /** The losses of the steps advanced since the last call; starts a new tally. */
     LossTally drainLosses();
 
+    /**
+     * The schedules' factors for the epoch about to run, one per replica: both Adam learning rates
+     * are multiplied by lrFactor[r] and ρ by rhoFactor[r] (relative to the rules the engine was
+     * made with, not compounding) until the next call. A factor of exactly 1 leaves the value
+     * untouched. The trainer calls it at the start of every epoch. This default accepts only
+     * factors of 1 (an engine without schedules); the engines of this project override it.
+     */
+    default void scheduleFactors(double[] lrFactor, double[] rhoFactor) {
+        checkFactors(replicas(), lrFactor, rhoFactor);
+        for (int r = 0; r < lrFactor.length; r++) {
+            if (lrFactor[r] != 1.0 || rhoFactor[r] != 1.0) {
+                throw new UnsupportedOperationException(describe() + " does not take learning-rate or rho schedules");
+            }
+        }
+    }
+
+    /** Refuses factors that are not one per replica, or not a finite lr factor > 0 and a finite rho factor >= 0. */
+    static void checkFactors(int replicas, double[] lrFactor, double[] rhoFactor) {
+        if (lrFactor.length != replicas || rhoFactor.length != replicas) {
+            throw new IllegalArgumentException("expected " + replicas + " schedule factors, got " + lrFactor.length + " and "
+                    + rhoFactor.length);
+        }
+        for (int r = 0; r < replicas; r++) {
+            if (!(lrFactor[r] > 0) || !Double.isFinite(lrFactor[r]) || !(rhoFactor[r] >= 0) || !Double.isFinite(rhoFactor[r])) {
+                throw new IllegalArgumentException("replica " + r + ": schedule factors must be finite, lr > 0 and rho >= 0 (got "
+                        + lrFactor[r] + ", " + rhoFactor[r] + ")");
+            }
+        }
+    }
+
     OptimizerState state();
 
     /** The K replicas' parameters (a copy): all an epoch's validation needs of the state. */

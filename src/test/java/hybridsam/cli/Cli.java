@@ -103,6 +103,29 @@ final class Cli {
         }
     }
 
+    /**
+     * A run's results.json, with a single run's one replica's fields (seed, hyperparameters,
+     * best_epoch, final, history, ...) also at the top, where tests of a single run look for
+     * them; a file with K &gt; 1 replicas as it is. Checks the schema's fields on the way.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> results(Path runDir) {
+        Map<String, Object> res = json(runDir.resolve("results.json"));
+        assertEquals("hybridsam-results", res.get("schema"), "schema");
+        assertEquals(2L, res.get("schema_version"), "schema_version");
+        List<Object> reps = list(res, "replicas");
+        assertEquals((long) reps.size(), res.get("replica_count"), "replica_count against the replicas list");
+        if (reps.size() != 1) return res;
+        Map<String, Object> view = new java.util.LinkedHashMap<>(res);
+        view.putAll((Map<String, Object>) reps.get(0));
+        return view;
+    }
+
+    /** θ of a results entry (an object by component name) as its values, in component order. */
+    static List<Object> theta(Map<String, Object> m) {
+        return new java.util.ArrayList<>(map(m, "theta").values());
+    }
+
     @SuppressWarnings("unchecked")
     static Map<String, Object> map(Map<String, Object> m, String key) {
         Object v = m.get(key);
@@ -128,6 +151,7 @@ final class Cli {
      * in Java's shortest round-tripping form, so the parsed values are the run's exact doubles).
      */
     static void assertBitIdentical(Object want, Object got, String path) {
+        org.junit.jupiter.api.Assertions.assertNotNull(want, path + ": missing (nothing to compare)");
         if (want instanceof Map<?, ?> a) {
             assertTrue(got instanceof Map, path + ": expected an object, got " + got);
             Map<?, ?> b = (Map<?, ?>) got;
@@ -149,6 +173,7 @@ final class Cli {
 
     /** Like {@link #assertBitIdentical} but doubles need only agree to a relative tolerance. */
     static void assertClose(Object want, Object got, double rel, String path) {
+        org.junit.jupiter.api.Assertions.assertNotNull(want, path + ": missing (nothing to compare)");
         if (want instanceof Map<?, ?> a) {
             assertTrue(got instanceof Map, path + ": expected an object, got " + got);
             Map<?, ?> b = (Map<?, ?>) got;

@@ -245,6 +245,12 @@ class CliBadInputTest {
             "--hidden  | 64,0      | --hidden",
             "--rk4-step| 0.07      | --rk4-step",
             "--device  | tpu       | --device",
+            "--lr-schedule  | foo        | --lr-schedule",
+            "--lr-schedule  | warmup     | --lr-schedule",
+            "--lr-schedule  | COSINE     | --lr-schedule",
+            "--lr-schedule  | ''         | --lr-schedule",
+            "--rho-schedule | step       | --rho-schedule",
+            "--rho-schedule | cosine,bar | --rho-schedule",
     })
     void badOptionValue(String option, String value, String mentioned) {
         refusedOptions(new String[]{option.strip(), value.strip()}, mentioned.strip());

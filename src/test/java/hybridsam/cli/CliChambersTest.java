@@ -35,7 +35,7 @@ class CliChambersTest {
         Path out = tmp.resolve("wt");
         Cli.Result r = train(out, "wind-tunnel", "--method", "fsam").expect(Main.OK);
         assertTrue(r.out().contains("theta error"), r.out());
-        Map<String, Object> res = Cli.json(out.resolve("results.json"));
+        Map<String, Object> res = Cli.results(out);
         Map<String, Object> model = Cli.map(res, "model");
         assertEquals(List.of("torque_per_inertia", "drag_per_inertia"), Cli.list(model, "theta_names"));
         assertEquals("ode-with-inputs+readout", model.get("form"));
@@ -52,10 +52,10 @@ class CliChambersTest {
         Path out = tmp.resolve("lt");
         Cli.Result r = train(out, "light-tunnel", "--method", "erm").expect(Main.OK);
         assertTrue(r.out().contains("theta cosine") && !r.out().contains("theta error"), r.out());
-        Map<String, Object> res = Cli.json(out.resolve("results.json"));
+        Map<String, Object> res = Cli.results(out);
         assertEquals("output-additive", Cli.map(res, "model").get("form"));
         Map<String, Object> fin = Cli.map(res, "final");
-        assertEquals(9, Cli.list(fin, "theta").size());
+        assertEquals(9, Cli.theta(fin).size());
         double cos = Cli.number(fin, "theta_cosine");
         assertTrue(cos > 0 && cos <= 1, fin.toString());
         assertFalse(fin.containsKey("theta_error"), fin.toString());
@@ -65,7 +65,7 @@ class CliChambersTest {
         Path run = tmp.resolve("lt-real");
         Cli.run("train", "--task", "light-tunnel", "--data", data.toString(), "--epochs", "1", "--batch", "2",
                 "--threads", "2", "--quiet", "--out", run.toString()).expect(Main.OK);
-        Map<String, Object> dm = Cli.map(Cli.json(run.resolve("results.json")), "data");
+        Map<String, Object> dm = Cli.map(Cli.results(run), "data");
         assertEquals("causal-chambers", dm.get("format"));
         assertTrue(Cli.map(dm, "files").keySet().stream().anyMatch(f -> f.endsWith(".jpg")), dm.toString());
         Cli.Result ev = Cli.run("evaluate", "--run", run.toString(), "--json").expect(Main.OK);
@@ -75,7 +75,7 @@ class CliChambersTest {
         Path small = tmp.resolve("lt-16");
         Cli.run("train", "--task", "light-tunnel", "--data", data.toString(), "--image-size", "16", "--epochs", "1",
                 "--batch", "2", "--threads", "2", "--quiet", "--out", small.toString()).expect(Main.OK);
-        Map<String, Object> shapes = Cli.map(Cli.map(Cli.json(small.resolve("results.json")), "data"), "shapes");
+        Map<String, Object> shapes = Cli.map(Cli.map(Cli.results(small), "data"), "shapes");
         assertEquals(List.of(6L, 3L, 16L, 16L), shapes.get("train_images"), shapes.toString());
         Cli.Result wrong = Cli.run("train", "--task", "light-tunnel", "--preset", "small", "--image-size", "16",
                 "--out", tmp.resolve("x").toString()).expect(Main.BAD_INPUT);
@@ -110,7 +110,7 @@ class CliChambersTest {
         Path a = tmp.resolve("a");
         Cli.run("train", "--task", "wind-tunnel", "--data", data.toString(), "--epochs", "1", "--batch", "2",
                 "--threads", "2", "--quiet", "--out", a.toString()).expect(Main.OK);
-        Map<String, Object> res = Cli.json(a.resolve("results.json"));
+        Map<String, Object> res = Cli.results(a);
         Map<String, Object> dm = Cli.map(res, "data");
         assertEquals("causal-chambers", dm.get("format"));
         assertTrue(Cli.map(dm, "files").keySet().stream().anyMatch(f -> f.endsWith("load_out_1_osr_downwind_4.csv")), dm.toString());
@@ -130,7 +130,7 @@ class CliChambersTest {
         Files.writeString(config, Files.readString(config).replaceFirst("\"--epochs\",(\\s*)\"2\"", "\"--epochs\",$1\"3\""));
         Files.delete(b.resolve("results.json"));
         Cli.run("train", "--resume", b.toString()).expect(Main.OK);
-        assertEquals(3, Cli.list(Cli.json(b.resolve("results.json")), "history").size());
+        assertEquals(3, Cli.list(Cli.results(b), "history").size());
         // ... and is refused, naming the file, once one changed
         Files.writeString(config, Files.readString(config).replaceFirst("\"--epochs\",(\\s*)\"3\"", "\"--epochs\",$1\"4\""));
         Files.delete(b.resolve("results.json"));
@@ -140,6 +140,6 @@ class CliChambersTest {
         assertTrue(changed.err().contains("data changed") && changed.err().contains("load_out_1_osr_downwind_4.csv"), changed.err());
 
         Cli.Result ev = Cli.run("evaluate", "--run", a.toString(), "--json").expect(Main.OK);
-        assertTrue(ev.out().contains("\"theta_error\"") && ev.out().contains("\"mse_science_only\""), ev.out());
+        assertTrue(ev.out().contains("\"theta_error\"") && ev.out().contains("\"test_mse_science_only\""), ev.out());
     }
 }

@@ -207,7 +207,7 @@ class CliCheckpointTest {
         Path b = interrupted("intact");
         Cli.Result r = Cli.run("train", "--resume", b.toString()).expect(Main.OK);
         assertTrue(r.err().contains("resuming after epoch 2"), r.err());
-        Map<String, Object> ra = Cli.json(a.resolve("results.json")), rb = Cli.json(b.resolve("results.json"));
+        Map<String, Object> ra = Cli.results(a), rb = Cli.results(b);
         Cli.assertBitIdentical(ra.get("history"), rb.get("history"), "history");
         Cli.assertBitIdentical(ra.get("final"), rb.get("final"), "final");
         Cli.assertBitIdentical(Cli.map(ra, "data").get("fingerprint"), Cli.map(rb, "data").get("fingerprint"), "data.fingerprint");
@@ -337,7 +337,7 @@ class CliCheckpointTest {
         String log = Files.readString(tmp.resolve("child.log"));
         assertEquals(0, p.exitValue(), log);
         assertTrue(log.contains("resuming after epoch 2"), log);
-        assertEquals(3, Cli.list(Cli.json(dir.resolve("results.json")), "history").size());
+        assertEquals(3, Cli.list(Cli.results(dir), "history").size());
     }
 
     // ------------------------------------------------------------------ options ignored together

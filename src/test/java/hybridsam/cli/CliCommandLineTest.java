@@ -111,7 +111,7 @@ class CliCommandLineTest {
         Path file = Files.writeString(tmp.resolve("hybridsam-completion.bash"), script);
         assertEquals("kernels cublas cudnn auto", complete(bash, file, "hybridsam", "train", "--nn-engine", ""));
         assertEquals("train", complete(bash, file, "hybridsam", "tr"));
-        assertEquals("--lr-theta --lr-nn", complete(bash, file, "hybridsam", "train", "--lr"));
+        assertEquals("--lr-theta --lr-nn --lr-schedule", complete(bash, file, "hybridsam", "train", "--lr"));
         // every option with values to choose from completes its own (picocli keeps them in a variable named
         // after the option's label, so two options with one label would offer the same values)
         for (var command : List.of(List.of("train", RunSetup.OPTIONS), List.of("generate", Main.GENERATE), List.of("evaluate", Main.EVALUATE))) {

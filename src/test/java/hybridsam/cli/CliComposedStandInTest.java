@@ -60,7 +60,7 @@ class CliComposedStandInTest {
                 "--out", Cli.root().resolve(out).toString()));
         a.addAll(List.of(device));
         Cli.run(a.toArray(String[]::new)).expect(Main.OK);
-        return Cli.json(Cli.root().resolve(out).resolve("results.json"));
+        return Cli.results(Cli.root().resolve(out));
     }
 
     @ParameterizedTest
@@ -76,7 +76,7 @@ class CliComposedStandInTest {
         assertTrue(backend.startsWith("cuda (hybridsam CUDA stand-in (CPU)"), backend);
         Map<String, Object> fc = map(cpu, "final"), fg = map(gpu, "final");
         StringBuilder worst = new StringBuilder();
-        close(worst, "theta", list(fc, "theta"), list(fg, "theta"), THETA_REL);
+        close(worst, "theta", Cli.theta(fc), Cli.theta(fg), THETA_REL);
         close(worst, "test_mse", List.of(fc.get("test_mse")), List.of(fg.get("test_mse")), MSE_REL);
         List<Object> hc = list(cpu, "history"), hg = list(gpu, "history");
         assertEquals(hc.size(), hg.size());

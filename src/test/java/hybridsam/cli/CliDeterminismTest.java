@@ -24,7 +24,7 @@ class CliDeterminismTest {
         a[5] = "16"; // several steps per epoch, so shuffling and the optimizer state both matter
         System.arraycopy(extra, 0, a, 6, extra.length);
         Cli.train(dir, a).expect(Main.OK);
-        return Cli.json(dir.resolve("results.json"));
+        return Cli.results(dir);
     }
 
     private static void assertSameNumbers(Map<String, Object> a, Map<String, Object> b) {
@@ -45,7 +45,7 @@ class CliDeterminismTest {
         Cli.run("train", "--preset", "small", "--quiet", "--threads", "1", "--cache", Cli.cache().toString(),
                 "--out", one.toString(), "--task", "duffing", "--epochs", "2", "--batch", "16", "--seed", "3")
                 .expect(Main.OK);
-        assertSameNumbers(Cli.json(one.resolve("results.json")), results("two", "--seed", "3"));
+        assertSameNumbers(Cli.results(one), results("two", "--seed", "3"));
     }
 
     @Test

@@ -40,7 +40,7 @@ class CliDeviceTest {
         Path out = tmp.resolve("a");
         Cli.Result r = Cli.train(out, "--task", "pendulum", "--epochs", "1", "--device", "auto").expect(Main.OK);
         assertEquals(1, r.err().lines().filter(l -> l.contains("cuda unavailable") && l.contains("training on the CPU")).count(), r.err());
-        assertTrue(Cli.json(out.resolve("results.json")).get("backend").toString().startsWith("cpu"));
+        assertTrue(Cli.results(out).get("backend").toString().startsWith("cpu"));
     }
 
     @Test

@@ -43,7 +43,7 @@ class CliEndToEndTest {
         }
         Map<String, Object> config = Cli.json(dir.resolve("config.json"));
         assertEquals(task, config.get("task"));
-        Map<String, Object> r = Cli.json(dir.resolve("results.json"));
+        Map<String, Object> r = Cli.results(dir);
         assertEquals(task, r.get("task"));
         assertEquals((long) epochs, r.get("epochs"));
         assertEquals((long) epochs, r.get("epochs_run"));
@@ -55,7 +55,8 @@ class CliEndToEndTest {
         assertEquals(0.001, number(hp, "lr_nn"));
         assertEquals(5.0, number(hp, "clip"));
         assertEquals(0.9, number(hp, "lambda"));
-        assertEquals(hp, map(config, "hyperparameters"), "config.json and results.json disagree on the settings");
+        @SuppressWarnings("unchecked") Map<String, Object> configured = (Map<String, Object>) list(config, "replicas").get(0);
+        assertEquals(hp, map(configured, "hyperparameters"), "config.json and results.json disagree on the settings");
 
         List<Object> history = list(r, "history");
         assertEquals(epochs, history.size());
@@ -64,11 +65,11 @@ class CliEndToEndTest {
             assertEquals((long) (e + 1), h.get("epoch"));
             assertTrue(Double.isFinite(number(h, "train_loss")) && number(h, "train_loss") > 0, h::toString);
             assertTrue(Double.isFinite(number(h, "valid_mse")) && number(h, "valid_mse") > 0, h::toString);
-            assertEquals(nTheta, list(h, "theta").size());
+            assertEquals(nTheta, Cli.theta(h).size());
             assertTrue(number(h, "theta_error") >= 0);
         }
         Map<String, Object> fin = map(r, "final");
-        assertEquals(nTheta, list(fin, "theta").size());
+        assertEquals(nTheta, Cli.theta(fin).size());
         for (String k : List.of("theta_error", "test_mse", "test_mse_science_only", "valid_mse")) {
             assertTrue(Double.isFinite(number(fin, k)) && number(fin, k) >= 0, k + " in " + fin);
         }
@@ -100,14 +101,18 @@ class CliEndToEndTest {
 
         // evaluate reloads the best parameters and reproduces the final test MSE exactly
         Cli.Result ev = Cli.run("evaluate", "--run", run.toString()).expect(Main.OK);
-        Matcher m = Pattern.compile("(?m)^mse\\s+(\\S+)$").matcher(ev.out());
+        Matcher m = Pattern.compile("(?m)^test_mse\\s+(\\S+)$").matcher(ev.out());
         assertTrue(m.find(), ev.out());
         assertEquals(number(map(r, "final"), "test_mse"), Double.parseDouble(m.group(1)), 0.0, ev.out());
 
         Cli.Result evJson = Cli.run("evaluate", "--run", run.toString(), "--json", "--split", "valid").expect(Main.OK);
-        @SuppressWarnings("unchecked") Map<String, Object> ej = (Map<String, Object>) hybridsam.io.Json.parse(evJson.out().trim());
-        assertEquals("valid", ej.get("split"));
-        assertEquals(number(map(r, "final"), "valid_mse"), number(ej, "mse"), 0.0);
+        @SuppressWarnings("unchecked") Map<String, Object> ev0 = (Map<String, Object>) hybridsam.io.Json.parse(evJson.out().trim());
+        assertEquals("valid", ev0.get("split"));
+        assertEquals("hybridsam-evaluation", ev0.get("schema"));
+        @SuppressWarnings("unchecked") Map<String, Object> ej = (Map<String, Object>) list(ev0, "replicas").get(0);
+        // the field names of results.json's final: valid_mse as there, theta by name
+        assertEquals(number(map(r, "final"), "valid_mse"), number(ej, "valid_mse"), 0.0);
+        assertTrue(ej.get("theta") instanceof Map, "theta by component name: " + ej);
         assertEquals(map(r, "final").get("theta"), ej.get("theta"));
     }
 

@@ -56,7 +56,7 @@ class CliGridStandInTest {
         List<String> a = new java.util.ArrayList<>(args("grid-cpu"));
         a.addAll(List.of("--device", "cpu"));
         Cli.run(a.toArray(String[]::new)).expect(Main.OK);
-        cpu = Cli.json(Cli.root().resolve("grid-cpu").resolve("results.json"));
+        cpu = Cli.results(Cli.root().resolve("grid-cpu"));
     }
 
     @ParameterizedTest
@@ -67,13 +67,13 @@ class CliGridStandInTest {
         a.addAll(List.of("--device", "cuda", "--nn-engine", engine));
         Cli.Result r = Cli.run(a.toArray(String[]::new)).expect(Main.OK);
         assertEquals(before, StandIn.lastReport(), "the stand-in reported a fault or a refusal");
-        Map<String, Object> gpu = Cli.json(Cli.root().resolve("grid-" + engine).resolve("results.json"));
+        Map<String, Object> gpu = Cli.results(Cli.root().resolve("grid-" + engine));
         String backend = gpu.get("backend").toString();
         assertTrue(backend.startsWith("cuda (hybridsam CUDA stand-in (CPU)"), backend);
         assertEquals(engine.equals("cudnn"), backend.contains("cuDNN"), backend);
         Map<String, Object> fc = map(cpu, "final"), fg = map(gpu, "final");
         StringBuilder worst = new StringBuilder();
-        close(worst, "theta", list(fc, "theta"), list(fg, "theta"), THETA_REL);
+        close(worst, "theta", Cli.theta(fc), Cli.theta(fg), THETA_REL);
         close(worst, "test_mse", List.of(fc.get("test_mse")), List.of(fg.get("test_mse")), MSE_REL);
         List<Object> hc = list(cpu, "history"), hg = list(gpu, "history");
         assertEquals(hc.size(), hg.size());

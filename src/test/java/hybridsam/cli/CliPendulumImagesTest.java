@@ -63,7 +63,7 @@ class CliPendulumImagesTest {
         Cli.Result r = Cli.train(out, "--task", "pendulum-images", "--epochs", "2").expect(Main.OK);
         assertTrue(r.out().contains("theta error") && r.out().contains("theta_mn error"), r.out());
         assertTrue(r.out().contains("figure") && r.out().contains(out.resolve("predictions.png").toString()), r.out());
-        Map<String, Object> res = Cli.json(out.resolve("results.json"));
+        Map<String, Object> res = Cli.results(out);
         Map<String, Object> model = Cli.map(res, "model");
         assertEquals("nested", model.get("form"));
         assertEquals(List.of("omega0_sq"), Cli.list(model, "theta_names"));
@@ -72,7 +72,7 @@ class CliPendulumImagesTest {
         assertEquals(0.2, Cli.number(data, "frame_dt"));
         assertEquals(List.of(64L, 10L, 16L, 16L), Cli.map(data, "shapes").get("train_images"));
         Map<String, Object> fin = Cli.map(res, "final");
-        assertEquals(1, Cli.list(fin, "theta").size());
+        assertEquals(1, Cli.theta(fin).size());
         assertTrue(Cli.number(fin, "theta_error") >= 0 && Cli.number(fin, "theta_mn_error") >= 0, fin.toString());
         assertTrue(Cli.number(fin, "test_mse") > 0, fin.toString());
         BufferedImage img = png(out.resolve("predictions.png"));
@@ -80,10 +80,26 @@ class CliPendulumImagesTest {
         assertEquals(size[0], img.getWidth());
         assertEquals(size[1], img.getHeight());
 
+        // plot redraws the figure from the checkpoint (hybridsam's own, marked file), the same bytes;
+        // a file of that name it did not write is refused and left as it was
+        assertTrue(hybridsam.io.PngMark.isOwn(out.resolve("predictions.png")), "the figure carries hybridsam's mark");
+        byte[] drawn = Files.readAllBytes(out.resolve("predictions.png"));
+        Files.delete(out.resolve("predictions.png"));
+        Cli.Result p = Cli.run("plot", out.toString()).expect(Main.OK);
+        assertTrue(p.out().contains(out.resolve("predictions.png").toString()), p.out());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(drawn, Files.readAllBytes(out.resolve("predictions.png")));
+        Cli.run("plot", out.toString()).expect(Main.OK); // its own file is replaced
+        Files.write(out.resolve("predictions.png"), new byte[] {1, 2, 3});
+        Cli.Result refused = Cli.run("plot", out.toString()).expect(Main.BAD_INPUT);
+        assertTrue(refused.err().contains("predictions.png") && refused.err().contains("not written by"), refused.err());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(out.resolve("predictions.png")));
+        Files.write(out.resolve("predictions.png"), drawn);
+
         // evaluate takes the run through the same composed path
         Cli.Result ev = Cli.run("evaluate", "--run", out.toString(), "--json").expect(Main.OK);
-        Map<String, Object> e = hybridsam.io.Json.object(hybridsam.io.Json.parse(ev.out()), "evaluate");
-        assertEquals(Cli.number(fin, "test_mse"), Cli.number(e, "mse"), 1e-12 * Cli.number(fin, "test_mse"));
+        @SuppressWarnings("unchecked") Map<String, Object> e = (Map<String, Object>) Cli.list(
+                hybridsam.io.Json.object(hybridsam.io.Json.parse(ev.out()), "evaluate"), "replicas").get(0);
+        assertEquals(Cli.number(fin, "test_mse"), Cli.number(e, "test_mse"), 1e-12 * Cli.number(fin, "test_mse"));
         assertEquals(Cli.number(fin, "theta_error"), Cli.number(e, "theta_error"));
     }
 
@@ -116,7 +132,7 @@ class CliPendulumImagesTest {
     void rk4StepIsTakenHereAndStillRefusedWhereUnused() throws IOException {
         Path data = tinyData(), out = tmp.resolve("h");
         trainOn(data, out, "--rk4-step", "0.05", "--epochs", "1").expect(Main.OK);
-        Map<String, Object> model = Cli.map(Cli.json(out.resolve("results.json")), "model");
+        Map<String, Object> model = Cli.map(Cli.results(out), "model");
         assertEquals(0.05, Cli.number(model, "rk4_step"));
         assertEquals(4L, model.get("steps_per_frame"));
 
@@ -144,8 +160,8 @@ class CliPendulumImagesTest {
         Files.delete(cut.resolve("predictions.png"));
         Cli.Result r = Cli.run("train", "--resume", cut.toString()).expect(Main.OK);
         assertTrue(r.out().contains(cut.resolve("predictions.png").toString()), r.out());
-        Map<String, Object> a = Cli.map(Cli.json(whole.resolve("results.json")), "final");
-        Map<String, Object> b = Cli.map(Cli.json(cut.resolve("results.json")), "final");
+        Map<String, Object> a = Cli.map(Cli.results(whole), "final");
+        Map<String, Object> b = Cli.map(Cli.results(cut), "final");
         Cli.assertBitIdentical(a.get("theta"), b.get("theta"), "final.theta");
         Cli.assertBitIdentical(a.get("test_mse"), b.get("test_mse"), "final.test_mse");
         assertArrayEquals(Files.readAllBytes(whole.resolve("predictions.png")), Files.readAllBytes(cut.resolve("predictions.png")));

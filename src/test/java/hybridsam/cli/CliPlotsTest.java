@@ -38,7 +38,7 @@ class CliPlotsTest {
         BufferedImage img = png(f);
         assertEquals(width, img.getWidth(), f + ": width");
         assertEquals(height, img.getHeight(), f + ": height");
-        assertTrue(Plots.isOwn(f), f + " carries hybridsam's mark");
+        assertTrue(hybridsam.io.PngMark.isOwn(f), f + " carries hybridsam's mark");
     }
 
     private static void assertPlots(Cli.Result r, Path run, int thetaCharts) throws IOException {
@@ -58,7 +58,7 @@ class CliPlotsTest {
         Cli.Result r = Cli.train(three, "--task", "pendulum", "--epochs", "2", "--replicas", "3", "--method", "erm,fsam,fsam",
                 "--rho", "0.05,0.05,0.1").expect(Main.OK);
         assertPlots(r, three, 1);
-        Map<String, Object> res = Cli.json(three.resolve("results.json"));
+        Map<String, Object> res = Cli.results(three);
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> entries = (List<Map<String, Object>>) (List<?>) Cli.list(res, "replicas");
         // the legend names what differs: the method, and ρ where the method uses it (erm's ρ is not shown)
@@ -90,7 +90,7 @@ class CliPlotsTest {
     void lightTunnelPlotsTheCosineInOneChart() throws IOException {
         Path run = tmp.resolve("lt");
         Cli.Result r = Cli.train(run, "--task", "light-tunnel", "--epochs", "2", "--method", "erm").expect(Main.OK);
-        assertEquals(9, Cli.list(Cli.map(Cli.json(run.resolve("results.json")), "final"), "theta").size());
+        assertEquals(9, Cli.theta(Cli.map(Cli.results(run), "final")).size());
         assertPlots(r, run, 1);
     }
 

@@ -45,10 +45,10 @@ class CliReactionDiffusionTest {
     @Test
     void aShortRunReportsBothThetasAndTheConvolutionalNet() {
         train(data, "--epochs", "2", "--method", "fsam").expect(Main.OK);
-        Map<String, Object> res = Cli.json(tmp.resolve("out").resolve("results.json"));
+        Map<String, Object> res = Cli.results(tmp.resolve("out"));
         assertEquals("conv3x3 2-16-16-2 leaky_relu on 16x16", Cli.map(res, "model").get("corrector"));
         Map<String, Object> fin = Cli.map(res, "final");
-        assertEquals(2, Cli.list(fin, "theta").size());
+        assertEquals(2, Cli.theta(fin).size());
         assertTrue(Cli.number(fin, "theta_error") > 0 && Cli.number(fin, "theta_mn_error") > 0, fin.toString());
         assertTrue(Cli.number(fin, "test_mse") < Cli.number(fin, "test_mse_science_only") * 10, fin.toString());
     }

@@ -20,7 +20,7 @@ class CliReplicaDivergenceTest {
         Cli.Result r = Cli.train(out, "--task", "duffing", "--lr-nn", "1e-3,1000", "--lr-theta", "1e-2,1000", "--clip", "0",
                 "--epochs", "3").expect(Main.OK);
         assertTrue(r.out().contains("diverged at epoch"), r.out());
-        Map<String, Object> res = Cli.json(out.resolve("results.json"));
+        Map<String, Object> res = Cli.results(out);
         List<Object> reps = Cli.list(res, "replicas");
         Map<String, Object> good = (Map<String, Object>) reps.get(0), bad = (Map<String, Object>) reps.get(1);
         assertNull(good.get("diverged"));
@@ -33,7 +33,7 @@ class CliReplicaDivergenceTest {
         Path alone = Cli.root().resolve("replica-alone");
         Cli.train(alone, "--task", "duffing", "--lr-nn", "1e-3", "--lr-theta", "1e-2", "--clip", "0", "--epochs", "3")
                 .expect(Main.OK);
-        Map<String, Object> a = Cli.json(alone.resolve("results.json"));
+        Map<String, Object> a = Cli.results(alone);
         Cli.assertBitIdentical(a.get("history"), good.get("history"), "history");
         // the run's checkpoint, with a replica set aside, is valid: evaluate reads it
         Cli.run("evaluate", "--run", out.toString()).expect(Main.OK);

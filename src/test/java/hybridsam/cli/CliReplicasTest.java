@@ -47,7 +47,7 @@ class CliReplicasTest {
         Path k = tmp.resolve("k3");
         Cli.Result res = Cli.train(k, "--task", "pendulum", "--epochs", "2", "--method", "fsam",
                 "--replicas", "3", "--seed", "4").expect(Main.OK);
-        Map<String, Object> rk = Cli.json(k.resolve("results.json"));
+        Map<String, Object> rk = Cli.results(k);
         assertEquals(3, Cli.number(rk, "replica_count"));
         assertFalse(rk.containsKey("history"), "per-replica numbers live in the replicas list");
         List<Map<String, Object>> reps = replicas(rk);
@@ -55,7 +55,7 @@ class CliReplicasTest {
         for (int r = 0; r < 3; r++) {
             Path one = tmp.resolve("seed" + (4 + r));
             Cli.train(one, "--task", "pendulum", "--epochs", "2", "--method", "fsam", "--seed", String.valueOf(4 + r)).expect(Main.OK);
-            Map<String, Object> alone = Cli.json(one.resolve("results.json"));
+            Map<String, Object> alone = Cli.results(one);
             assertEquals(r, ((Number) reps.get(r).get("replica")).intValue());
             assertReplicaEqualsRun(reps.get(r), alone, "replica " + r);
 
@@ -63,9 +63,10 @@ class CliReplicasTest {
             Cli.Result e = Cli.run("evaluate", "--run", k.toString(), "--replica", String.valueOf(r), "--json").expect(Main.OK);
             Cli.Result e1 = Cli.run("evaluate", "--run", one.toString(), "--json").expect(Main.OK);
             @SuppressWarnings("unchecked")
-            Map<String, Object> em = (Map<String, Object>) Json.parse(e.out().strip()), em1 = (Map<String, Object>) Json.parse(e1.out().strip());
+            Map<String, Object> em = (Map<String, Object>) Cli.list((Map<String, Object>) Json.parse(e.out().strip()), "replicas").get(0),
+                    em1 = (Map<String, Object>) Cli.list((Map<String, Object>) Json.parse(e1.out().strip()), "replicas").get(0);
             assertEquals(r, ((Number) em.get("replica")).intValue());
-            for (String key : List.of("theta", "theta_error", "mse", "mse_science_only", "network_share")) {
+            for (String key : List.of("theta", "theta_error", "test_mse", "test_mse_science_only", "network_share")) {
                 Cli.assertBitIdentical(em1.get(key), em.get(key), "evaluate replica " + r + "." + key);
             }
         }
@@ -80,7 +81,7 @@ class CliReplicasTest {
         @SuppressWarnings("unchecked")
         Map<String, Object> am = (Map<String, Object>) Json.parse(all.out().strip());
         assertEquals(3, Cli.list(am, "replicas").size());
-        assertTrue(Cli.map(am, "summary").containsKey("mse"));
+        assertTrue(Cli.map(am, "summary").containsKey("test_mse"));
         Cli.run("evaluate", "--run", k.toString()).expect(Main.OK);
         Cli.Result bad = Cli.run("evaluate", "--run", k.toString(), "--replica", "3").expect(Main.BAD_INPUT);
         assertTrue(bad.err().contains("--replica"), bad.err());
@@ -90,7 +91,7 @@ class CliReplicasTest {
     void rhoListEqualsSeparateRunsPerRho() {
         Path k = tmp.resolve("rhos");
         Cli.train(k, "--task", "duffing", "--epochs", "2", "--method", "fsam", "--rho", "0.02,0.05").expect(Main.OK);
-        Map<String, Object> rk = Cli.json(k.resolve("results.json"));
+        Map<String, Object> rk = Cli.results(k);
         List<Map<String, Object>> reps = replicas(rk);
         assertEquals(2, reps.size());
         assertEquals(List.of("rho"), Cli.list(rk, "varied"));
@@ -100,7 +101,7 @@ class CliReplicasTest {
             // a sweep: without a --seed list every replica starts from the same seed
             Cli.train(one, "--task", "duffing", "--epochs", "2", "--method", "fsam", "--rho", rhos[r],
                     "--seed", "0").expect(Main.OK);
-            assertReplicaEqualsRun(reps.get(r), Cli.json(one.resolve("results.json")), "replica " + r);
+            assertReplicaEqualsRun(reps.get(r), Cli.results(one), "replica " + r);
         }
         // one summary per distinct rho
         List<Object> byRho = Cli.list(Cli.map(Cli.map(rk, "summary"), "by"), "rho");
@@ -111,12 +112,12 @@ class CliReplicasTest {
     void listsWithTheSameSeedEqualSeparateRuns() {
         Path k = tmp.resolve("methods");
         Cli.train(k, "--task", "duffing", "--epochs", "1", "--method", "erm,fsam", "--seed", "3,3").expect(Main.OK);
-        List<Map<String, Object>> reps = replicas(Cli.json(k.resolve("results.json")));
+        List<Map<String, Object>> reps = replicas(Cli.results(k));
         String[] methods = {"erm", "fsam"};
         for (int r = 0; r < 2; r++) {
             Path one = tmp.resolve(methods[r]);
             Cli.train(one, "--task", "duffing", "--epochs", "1", "--method", methods[r], "--seed", "3").expect(Main.OK);
-            assertReplicaEqualsRun(reps.get(r), Cli.json(one.resolve("results.json")), methods[r]);
+            assertReplicaEqualsRun(reps.get(r), Cli.results(one), methods[r]);
         }
     }
 
@@ -125,7 +126,7 @@ class CliReplicasTest {
     void summaryMedianIsTheMedianOfTheReplicas() {
         Path k = tmp.resolve("summary");
         Cli.train(k, "--task", "duffing", "--epochs", "1", "--rho", "0.02,0.05,0.02,0.05", "--seed", "0,0,1,1").expect(Main.OK);
-        Map<String, Object> rk = Cli.json(k.resolve("results.json"));
+        Map<String, Object> rk = Cli.results(k);
         List<Map<String, Object>> reps = replicas(rk);
         double[] err = new double[4], mse = new double[4];
         for (int r = 0; r < 4; r++) {
@@ -175,9 +176,9 @@ class CliReplicasTest {
         assertTrue(head >= 0, res.out());
         assertTrue(lines.get(head).contains("alpha,beta"), lines.get(head));
         assertFalse(lines.get(head).contains("theta_error"), "no θ* here: " + lines.get(head));
-        List<Map<String, Object>> reps = replicas(Cli.json(k.resolve("results.json")));
+        List<Map<String, Object>> reps = replicas(Cli.results(k));
         for (int r = 0; r < 2; r++) {
-            List<Object> theta = Cli.list(Cli.map(reps.get(r), "final"), "theta");
+            List<Object> theta = Cli.theta(Cli.map(reps.get(r), "final"));
             String shown = ProgressLine.theta(((Number) theta.get(0)).doubleValue()) + ","
                     + ProgressLine.theta(((Number) theta.get(1)).doubleValue());
             assertTrue(lines.get(head + 1 + r).contains(shown), lines.get(head + 1 + r) + " should show " + shown);
@@ -240,7 +241,7 @@ class CliReplicasTest {
 
         Cli.Result res = Cli.run("train", "--resume", b.toString()).expect(Main.OK);
         assertTrue(res.err().contains("resuming after epoch 1"), res.err());
-        Map<String, Object> ra = Cli.json(a.resolve("results.json")), rb = Cli.json(b.resolve("results.json"));
+        Map<String, Object> ra = Cli.results(a), rb = Cli.results(b);
         List<Map<String, Object>> pa = replicas(ra), pb = replicas(rb);
         assertEquals(2, pb.size());
         for (int r = 0; r < 2; r++) {
@@ -252,13 +253,23 @@ class CliReplicasTest {
     }
 
     @Test
-    void singleReplicaKeepsTheUsualLayout() {
+    void aSingleRunIsAListOfOneReplicaInTheOneSchema() {
         Path one = tmp.resolve("one"), listed = tmp.resolve("listed");
         Cli.train(one, "--task", "duffing", "--epochs", "1", "--seed", "2").expect(Main.OK);
         Cli.train(listed, "--task", "duffing", "--epochs", "1", "--seed", "2", "--replicas", "1").expect(Main.OK);
-        Map<String, Object> r1 = Cli.json(one.resolve("results.json")), r2 = Cli.json(listed.resolve("results.json"));
-        assertFalse(r1.containsKey("replicas"));
-        assertEquals(r1.keySet(), r2.keySet());
+        Map<String, Object> f1 = Cli.json(one.resolve("results.json")), f2 = Cli.json(listed.resolve("results.json"));
+        assertEquals(f1.keySet(), f2.keySet());
+        assertEquals(1, Cli.list(f1, "replicas").size());
+        assertEquals(1L, f1.get("replica_count"));
+        for (String key : List.of("final", "history", "best_epoch", "seed")) {
+            assertFalse(f1.containsKey(key), key + " lives in the replica's entry, as for K > 1");
+        }
+        // theta by component name, in the replica's final, θ* and the summary's count alike
+        @SuppressWarnings("unchecked") Map<String, Object> rep = (Map<String, Object>) Cli.list(f1, "replicas").get(0);
+        assertEquals(List.of("alpha", "beta"), List.copyOf(Cli.map(Cli.map(rep, "final"), "theta").keySet()));
+        assertEquals(List.of("alpha", "beta"), List.copyOf(Cli.map(f1, "theta_star").keySet()));
+        assertEquals(1L, Cli.map(f1, "summary").get("count"));
+        Map<String, Object> r1 = Cli.results(one), r2 = Cli.results(listed);
         for (String key : PER_RUN) Cli.assertBitIdentical(r1.get(key), r2.get(key), key);
     }
 }

@@ -27,9 +27,11 @@ class CliResumeTest {
 
     private static final int EPOCHS = 6;
 
-    private static List<String> options(Path out) {
-        return List.of("train", "--task", "duffing", "--preset", "small", "--epochs", String.valueOf(EPOCHS),
-                "--batch", "4", "--threads", "2", "--quiet", "--cache", Cli.cache().toString(), "--out", out.toString());
+    private static List<String> options(Path out, String... extra) {
+        List<String> o = new ArrayList<>(List.of("train", "--task", "duffing", "--preset", "small", "--epochs", String.valueOf(EPOCHS),
+                "--batch", "4", "--threads", "2", "--quiet", "--cache", Cli.cache().toString(), "--out", out.toString()));
+        o.addAll(List.of(extra));
+        return o;
     }
 
     private static int epochsDone(Path dir) {
@@ -43,14 +45,28 @@ class CliResumeTest {
 
     @Test
     void resumeAfterKillEndsBitIdenticalToUninterruptedRun() throws Exception {
+        killResumeAndCompare();
+    }
+
+    /**
+     * The same with learning-rate and rho schedules: their factors depend on the epoch and the
+     * planned epochs only, so the resumed epochs get those of the uninterrupted run.
+     */
+    @Test
+    void resumeAfterKillWithSchedulesEndsBitIdenticalToUninterruptedRun() throws Exception {
+        killResumeAndCompare("--method", "fsam", "--lr-schedule", "cosine", "--rho-schedule", "warmup");
+    }
+
+    /** Run A uninterrupted, run B killed after two epochs and resumed: B must end bit for bit as A. */
+    private void killResumeAndCompare(String... extra) throws Exception {
         Path a = tmp.resolve("a"), b = tmp.resolve("b");
-        Cli.run(options(a).toArray(String[]::new)).expect(Main.OK);
-        Map<String, Object> ra = Cli.json(a.resolve("results.json"));
+        Cli.run(options(a, extra).toArray(String[]::new)).expect(Main.OK);
+        Map<String, Object> ra = Cli.results(a);
 
         // Run B in a child JVM and kill it hard once two epochs are checkpointed.
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-cp", testClassPath(), Main.class.getName()));
-        cmd.addAll(options(b));
+        cmd.addAll(options(b, extra));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child.log").toFile()).start();
         int killedAfter;
@@ -80,9 +96,20 @@ class CliResumeTest {
         List<Object> recorded = (List<Object>) ((List<Object>) Checkpoint.read(b).bookkeeping().get("history")).get(0);
         Cli.Result res = Cli.run("train", "--resume", b.toString()).expect(Main.OK);
         assertTrue(res.err().contains("resuming after epoch " + killedAfter), res.err());
-        Map<String, Object> rb = Cli.json(b.resolve("results.json"));
+        Map<String, Object> rb = Cli.results(b);
         // the epochs the child finished are kept exactly as it recorded them
-        Cli.assertBitIdentical(recorded, Cli.list(rb, "history").subList(0, killedAfter), "history");
+        List<Object> named = new java.util.ArrayList<>();
+        List<String> names = List.of("alpha", "beta");
+        for (Object e : recorded) {
+            @SuppressWarnings("unchecked") Map<String, Object> m = new java.util.LinkedHashMap<>((Map<String, Object>) e);
+            Map<String, Object> theta = new java.util.LinkedHashMap<>();
+            List<?> values = (List<?>) m.get("theta");
+            for (int i = 0; i < names.size(); i++) theta.put(names.get(i), values.get(i));
+            m.put("theta", theta);
+            named.add(m);
+        }
+        assertEquals(names, Cli.list(Cli.map(rb, "model"), "theta_names"));
+        Cli.assertBitIdentical(named, Cli.list(rb, "history").subList(0, killedAfter), "history");
         assertEquals(ra.get("steps"), rb.get("steps"), "steps are counted across the interruption");
         assertEquals(EPOCHS, Checkpoint.read(b).epochsDone());
         // a resumed run in another JVM ends bit for bit as the uninterrupted one
@@ -111,7 +138,7 @@ class CliResumeTest {
 
         Cli.Result res = Cli.run("train", "--resume", b.toString()).expect(Main.OK);
         assertTrue(res.err().contains("resuming after epoch 2"), res.err());
-        Map<String, Object> ra = Cli.json(a.resolve("results.json")), rb = Cli.json(b.resolve("results.json"));
+        Map<String, Object> ra = Cli.results(a), rb = Cli.results(b);
         assertEquals(6, Cli.list(rb, "history").size());
         Cli.assertBitIdentical(ra.get("history"), rb.get("history"), "history");
         Cli.assertBitIdentical(ra.get("final"), rb.get("final"), "final");

@@ -255,7 +255,7 @@ class CliRunFolderTest {
         // it ends as the same run uninterrupted
         Path ref = tmp.resolve("ref");
         Cli.train(ref, "--task", "duffing", "--epochs", "2", "--batch", "16").expect(Main.OK);
-        Map<String, Object> ra = Cli.json(ref.resolve("results.json")), rb = Cli.json(run.resolve("results.json"));
+        Map<String, Object> ra = Cli.results(ref), rb = Cli.results(run);
         Cli.assertBitIdentical(ra.get("history"), rb.get("history"), "history");
         Cli.assertBitIdentical(ra.get("final"), rb.get("final"), "final");
         assertEquals(ra.get("steps"), rb.get("steps"));

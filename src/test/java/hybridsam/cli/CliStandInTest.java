@@ -56,7 +56,7 @@ class CliStandInTest {
         cpuRun = Cli.root().resolve("standin-cpu");
         Cli.train(cpuRun, "--task", "pendulum", "--seed", "0", "--epochs", String.valueOf(EPOCHS), "--device", "cpu")
                 .expect(Main.OK);
-        cpu = Cli.json(cpuRun.resolve("results.json"));
+        cpu = Cli.results(cpuRun);
         assertTrue(cpu.get("backend").toString().startsWith("cpu ("), cpu.get("backend").toString());
     }
 
@@ -71,7 +71,7 @@ class CliStandInTest {
         double wall = (System.nanoTime() - t0) / 1e9;
         assertEquals(reportBefore, StandIn.lastReport(), "the stand-in reported a fault or a refusal");
 
-        Map<String, Object> gpu = Cli.json(out.resolve("results.json"));
+        Map<String, Object> gpu = Cli.results(out);
         String backend = gpu.get("backend").toString();
         // JCudaDevice.describe() under the stand-in; cublas and cudnn name their corrector library
         assertTrue(backend.startsWith("cuda (hybridsam CUDA stand-in (CPU)"), backend);
@@ -86,14 +86,14 @@ class CliStandInTest {
         }
         Map<String, Double> worst = new LinkedHashMap<>();
         Map<String, Object> fc = map(cpu, "final"), fg = map(gpu, "final");
-        close(worst, "final theta", list(fc, "theta"), list(fg, "theta"), THETA_REL);
+        close(worst, "final theta", Cli.theta(fc), Cli.theta(fg), THETA_REL);
         close(worst, "final test_mse", List.of(fc.get("test_mse")), List.of(fg.get("test_mse")), MSE_REL);
         close(worst, "final valid_mse", List.of(fc.get("valid_mse")), List.of(fg.get("valid_mse")), MSE_REL);
         List<Object> hc = list(cpu, "history"), hg = list(gpu, "history");
         assertEquals(hc.size(), hg.size());
         for (int e = 0; e < hc.size(); e++) {
             @SuppressWarnings("unchecked") Map<String, Object> a = (Map<String, Object>) hc.get(e), b = (Map<String, Object>) hg.get(e);
-            close(worst, "history theta", list(a, "theta"), list(b, "theta"), THETA_REL);
+            close(worst, "history theta", Cli.theta(a), Cli.theta(b), THETA_REL);
             close(worst, "history valid_mse", List.of(a.get("valid_mse")), List.of(b.get("valid_mse")), MSE_REL);
             close(worst, "history train_loss", List.of(a.get("train_loss")), List.of(b.get("train_loss")), LOSS_REL);
         }
@@ -139,11 +139,11 @@ class CliStandInTest {
         List<String> notices = r.err().lines().filter(l -> l.contains("stand-in")).toList();
         assertEquals(1, notices.size(), r.err());
         assertTrue(notices.get(0).contains(StandIn.ENV + "=1") && notices.get(0).contains("trains on the CPU"), notices.get(0));
-        Map<String, Object> auto = Cli.json(out.resolve("results.json"));
+        Map<String, Object> auto = Cli.results(out);
         assertTrue(auto.get("backend").toString().startsWith("cpu ("), auto.get("backend").toString());
         // everything but the command line and the timings, bit for bit
         Map<String, Object> want = new LinkedHashMap<>(cpu), got = new LinkedHashMap<>(auto);
-        for (String k : List.of("args", "wall_seconds", "train_seconds", "steps_per_second")) {
+        for (String k : List.of("args", "wall_seconds", "train_seconds", "steps_per_second", "replica_steps_per_second")) {
             assertTrue(want.containsKey(k), k);
             want.remove(k);
             got.remove(k);

@@ -34,6 +34,6 @@ class PlotsFuzzTest {
     void markOfAPlot(byte[] input) {
         Path f = DIR.resolve("loss.png");
         ReaderContract.write(f, input);
-        new ReaderContract("Plots.isOwn", f.toString(), false).check(input.length, () -> Plots.isOwn(f));
+        new ReaderContract("hybridsam.io.PngMark.isOwn", f.toString(), false).check(input.length, () -> hybridsam.io.PngMark.isOwn(f));
     }
 }

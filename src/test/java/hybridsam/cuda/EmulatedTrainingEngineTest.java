@@ -70,6 +70,14 @@ class EmulatedTrainingEngineTest extends EmulatedDeviceTests {
         return Stream.of(new PendulumModel(), new DuffingModel());
     }
 
+    /** Per-epoch learning-rate and rho schedules, replicas on different ones: the rule table rewritten between epochs. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void scheduledEpochsMatchCpuEngine(ScientificModel sci) {
+        KernelChecks.Check c = KernelChecks.scheduledEngine(dev, sci, System.nanoTime());
+        assertTrue(c.passed(), c::toString);
+    }
+
     @Test
     void eachBatchSizeIsCapturedOnce() {
         int before = liveBuffers();

@@ -150,12 +150,12 @@ class PendulumImagesTaskTest {
         m.initializeNetworks(params, 0, new java.util.SplittableRandom(1));
         Path file = java.nio.file.Files.writeString(tmp.resolve("plain"), "x");
         try (var cpu = TASK.cpu(m, 1)) {
-            List<Path> written = TASK.writeFigures(m, cpu, params, 1, s, tmp.resolve("ok"));
+            List<Path> written = TASK.writeFigures(m, cpu, params, 1, s, tmp.resolve("ok"), false);
             assertEquals(List.of(tmp.resolve("ok").resolve("predictions.png")), written);
-            var e = assertThrows(java.io.UncheckedIOException.class, () -> TASK.writeFigures(m, cpu, params, 1, s, file));
+            var e = assertThrows(java.io.UncheckedIOException.class, () -> TASK.writeFigures(m, cpu, params, 1, s, file, false));
             assertTrue(e.getMessage().contains(file.resolve("predictions.png").toString())
                     && e.getMessage().contains("is a file, not a folder"), e.getMessage());
-            e = assertThrows(java.io.UncheckedIOException.class, () -> TASK.writeFigures(m, cpu, params, 1, s, tmp.resolve("ok")));
+            e = assertThrows(java.io.UncheckedIOException.class, () -> TASK.writeFigures(m, cpu, params, 1, s, tmp.resolve("ok"), false));
             assertTrue(e.getMessage().contains("already exists"), e.getMessage());
         }
     }

@@ -69,6 +69,10 @@ class TrainerTest {
             return tally.drain();
         }
 
+        public void scheduleFactors(double[] lrFactor, double[] rhoFactor) {
+            inner.scheduleFactors(lrFactor, rhoFactor);
+        }
+
         public OptimizerState state() {
             return inner.state();
         }
