@@ -44,6 +44,7 @@ final class Help {
                   hybridsam train --resume runs/d-erm-1        continue an interrupted run
                   hybridsam sweep --task pendulum --method erm,fsam --rho 0.02,0.05,0.1 --seeds 5 --out runs/s
                                                                a grid of runs, with one summary
+                  hybridsam tune --task duffing --method sam   choose rho from validation error alone
                   hybridsam evaluate --run runs/d-erm-1
                   hybridsam plot --run runs/d-erm-1             loss.png and theta.png of a finished run
                   . <(hybridsam completion)                    tab completion in bash
@@ -65,7 +66,28 @@ final class Help {
                 DIR/predictions.png (DIR/predictions-replica-R.png per replica): test sequences as true, \
                 predicted and science-only frames. Every run also draws DIR/loss.png (training loss and \
                 validation MSE per epoch) and DIR/theta.png (theta per epoch, with theta* and theta_mn where \
-                known) unless --no-plots; a run refuses a folder that already holds a file of one of these names.""");
+                known) unless --no-plots; a run refuses a folder that already holds a file of one of these names. \
+                With --rho auto, DIR/tune holds the tuning group and its tuning.json (as hybridsam tune writes them; \
+                a finished group there is used again, an interrupted one continued), and DIR/config.json and \
+                DIR/results.json record the choice under "rho_auto".""");
+    }
+
+    static void tune(CommandSpec spec, List<Options.Def> defs) {
+        usage(spec, "hybridsam tune [OPTIONS]", defs, """
+                choose rho from validation error alone (erm and the method at each candidate)
+                Trains erm and the method (default fsam) at every --rho-candidates value as one replica \
+                group (train --replicas K, all from --seed N), with the other options as train takes them, into \
+                --out; then chooses the largest candidate whose best validation MSE is at most --tune-factor \
+                (default 3) times erm's or, when none is, the smallest (a candidate that diverged is left out; \
+                erm diverging is exit 3). theta* is not used, so the choice works on --data without it; where the \
+                data know theta*, each candidate's theta error is shown beside the choice, for information only. \
+                Prints a table of the candidates, the choice and the train command to use. \
+                train --rho auto does the same in OUT/tune, then trains the run with the chosen rho.""", """
+                Output: DIR holds the group as train writes it (config.json, checkpoint.bin, results.json, the \
+                plots) and DIR/tuning.json: the method, the factor, erm's validation MSE, each candidate's rho, \
+                validation MSE, ratio to erm's and whether it qualified (and theta error where theta* is known), the \
+                chosen rho and why. A DIR that holds this group finished is used as it is (another --tune-factor \
+                chooses again without training); interrupted, it is continued; of other settings, it is refused.""");
     }
 
     /** The paragraph listed after --replicas. */

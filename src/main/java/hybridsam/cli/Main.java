@@ -13,6 +13,7 @@ import hybridsam.tasks.Tasks;
 import hybridsam.train.Checkpoint;
 import hybridsam.io.ConfigException;
 import hybridsam.train.DivergenceException;
+import hybridsam.train.Method;
 import hybridsam.train.Trainer;
 import hybridsam.train.TrainingEngine;
 
@@ -155,7 +156,10 @@ public final class Main {
     static final List<Options.Def> PLOT = List.of(
             new Options.Def("--run", Options.Type.PATH, "DIR", null, "the finished run's folder (written by train); or give it as the argument"));
 
-    static final List<String> COMMANDS = List.of("generate", "train", "sweep", "evaluate", "plot", "devices", "completion");
+    static final List<String> COMMANDS = List.of("generate", "train", "sweep", "tune", "evaluate", "plot", "devices", "completion");
+
+    /** train's --resume, an option of the command line only (a run's recorded args never hold it). */
+    static final Options.Def RESUME = new Options.Def("--resume", Options.Type.PATH, "DIR", "run", Help.RESUME);
 
     /**
      * The command line: picocli's commands, their options made from the tables (RunSetup.OPTIONS,
@@ -166,11 +170,14 @@ public final class Main {
         Help.main(root);
         CommandLine cl = Options.configure(new CommandLine(root));
         CommandSpec train = Options.command("train", RunSetup.OPTIONS);
-        train.addOption(Options.option(new Options.Def("--resume", Options.Type.PATH, "DIR", "run", Help.RESUME)));
+        train.addOption(Options.option(RESUME));
         Help.train(train, RunSetup.OPTIONS);
         CommandSpec sweep = Options.command("sweep", Sweep.OPTIONS);
         sweep.addOption(Options.option(new Options.Def("--resume", Options.Type.PATH, "DIR", "run", Help.SWEEP_RESUME)));
         Help.sweep(sweep, Sweep.OPTIONS);
+        List<Options.Def> tuneOptions = Tune.options();
+        CommandSpec tune = Options.command("tune", tuneOptions);
+        Help.tune(tune, tuneOptions);
         CommandSpec generate = Options.command("generate", GENERATE);
         Help.generate(generate, GENERATE);
         CommandSpec evaluate = Options.command("evaluate", EVALUATE);
@@ -185,6 +192,7 @@ public final class Main {
         Help.completion(completion);
         cl.addSubcommand("train", Options.configure(new CommandLine(train)));
         cl.addSubcommand("sweep", Options.configure(new CommandLine(sweep)));
+        cl.addSubcommand("tune", Options.configure(new CommandLine(tune)));
         cl.addSubcommand("generate", Options.configure(new CommandLine(generate)));
         cl.addSubcommand("evaluate", Options.configure(new CommandLine(evaluate)));
         cl.addSubcommand("plot", Options.configure(new CommandLine(plot)));
@@ -220,6 +228,7 @@ public final class Main {
                 return switch (name) {
                     case "train" -> train(o);
                     case "sweep" -> new Sweep(out, err).run(o);
+                    case "tune" -> tune(o);
                     case "generate" -> generate(o);
                     case "evaluate" -> evaluate(o);
                     case "plot" -> plot(o, sub);
@@ -359,6 +368,18 @@ public final class Main {
     }
 
     private int train(Options given) {
+        if (!given.has("--resume") && given.has("--rho")
+                && Arrays.stream(given.string("--rho", "").split(",", -1)).anyMatch(x -> x.trim().equals("auto"))) {
+            return trainAuto(given);
+        }
+        return train(given, null);
+    }
+
+    /**
+     * A run (or its resume); extra: what config.json and results.json record besides the run's
+     * settings (train --rho auto's choice), or null (a resume carries what its config.json recorded).
+     */
+    private int train(Options given, Map<String, Object> extra) {
         Path resume = null;
         Options o = given;
         if (given.has("--resume")) {
@@ -386,6 +407,7 @@ public final class Main {
         refuseOccupied(dir, resume);
         refuseForeignFigures(dir, setup);
         if (resume != null) setup.resuming(dir); // config.json's record against the run's task, shapes and data
+        if (resume != null && extra == null) extra = RunSetup.recorded(dir, Tune.RHO_AUTO);
         checkWritable(dir);
         RunSetup.Data data = setup.loadData();
         Hybrid model = setup.model(data);
@@ -412,6 +434,7 @@ public final class Main {
             try (TrainingEngine engine = setup.engine(model, data, err)) {
                 Map<String, Object> config = setup.describe(data, model);
                 config.put("backend", engine.describe());
+                if (extra != null) config.putAll(extra);
                 if (resume == null) {
                     writeJson(dir, "config.json", config);
                 }
@@ -469,6 +492,152 @@ public final class Main {
                 return OK;
             }
         }
+    }
+
+    /**
+     * hybridsam tune: erm and the method at every candidate ρ as one replica group in --out, the
+     * choice by validation error alone into its tuning.json, a table and the train command to use.
+     */
+    private int tune(Options o) {
+        String m = o.string("--method", "fsam");
+        for (String name : RunSetup.PER_REPLICA) {
+            if (o.has(name) && o.string(name, "").contains(",")) {
+                throw new ConfigException(name + " " + o.string(name, "") + ": tune trains erm and the method once per candidate"
+                        + " from the same settings; give " + name + " one value (the group's lists are tune's own)");
+            }
+        }
+        Method method = Method.parse(m.trim());
+        if (!method.perturbs()) {
+            throw new ConfigException("--method " + m + ": tune chooses the rho of sam, asam or fsam (erm is trained beside it)");
+        }
+        Set<String> own = Set.of("--method", "--out", "--rho-candidates", "--tune-factor");
+        List<String> rest = Tune.tokens(o, own);
+        List<String> single = new ArrayList<>(rest);
+        single.addAll(List.of("--method", method.id()));
+        RunSetup probe = RunSetup.of(single); // every other option as train checks it, before anything is trained
+        Tune.Settings s = Tune.settings(o, method);
+        if (o.has("--out") && o.string("--out", "").isBlank()) {
+            throw new ConfigException("--out: empty value (give the folder the tuning group writes to)");
+        }
+        Path dir = Path.of(o.string("--out", "runs/" + probe.task.name() + "-tune-" + method.id() + "-seed" + probe.seed));
+        int status = tuneGroup(Tune.groupArgs(rest, s, dir), dir, o, "tune");
+        if (status != OK) return status;
+        Tune.Choice c;
+        try {
+            c = Tune.choose(RunResults.read(dir), s.factor());
+        } catch (Tune.DivergedException e) {
+            err.println("hybridsam tune: " + e.getMessage());
+            return DIVERGED;
+        }
+        List<String> command = new ArrayList<>(List.of("hybridsam", "train"));
+        command.addAll(rest);
+        command.addAll(List.of("--method", method.id(), "--rho", Tune.num(c.rho())));
+        String line = Tune.shell(command);
+        try (RunLock lock = lock(dir)) {
+            writeJson(dir, Tune.FILE, Tune.json(c, line));
+        }
+        Tune.print(out, c, dir.resolve(Tune.FILE));
+        out.println("train with:     " + line);
+        return OK;
+    }
+
+    /**
+     * train --rho auto: the tuning group in OUT/tune (trained, continued or reused), then the run
+     * in OUT with the chosen ρ and otherwise the options given; its config.json and results.json
+     * record the choice under "rho_auto".
+     */
+    private int trainAuto(Options o) {
+        String rho = o.string("--rho", "");
+        if (!rho.trim().equals("auto")) {
+            throw new ConfigException("--rho " + rho + ": auto chooses one rho for one run; it cannot be part of a list");
+        }
+        List<String> base = Tune.tokens(o, Set.of("--rho", "--rho-candidates", "--tune-factor"));
+        RunSetup probe = RunSetup.of(base); // every other option as train checks it, with the task's default rho
+        Method method = probe.rule.method();
+        if (!method.perturbs()) {
+            throw new ConfigException("--rho auto chooses the radius of sam, asam or fsam; --method " + probe.methodLabel()
+                    + " has none");
+        }
+        if (probe.replicas > 1) {
+            List<String> lists = RunSetup.PER_REPLICA.stream().filter(n -> o.string(n, "").contains(",")).toList();
+            throw new ConfigException("--rho auto chooses one rho for one run; it cannot be combined with "
+                    + (lists.isEmpty() ? "--replicas " + probe.replicas : "lists (" + String.join(", ", lists) + ")")
+                    + ": choose rho with hybridsam tune, then train the replicas with --rho X");
+        }
+        Tune.Settings s = Tune.settings(o, method);
+        if (o.has("--out") && o.string("--out", "").isBlank()) {
+            throw new ConfigException("--out: empty value (give the folder the run writes to)");
+        }
+        Path dir = Path.of(o.string("--out", "runs/" + probe.task.name() + "-" + probe.methodLabel() + "-seed" + probe.seed));
+        // the run's folder is checked before the group is trained, as train checks it
+        RunLock.checkFree(dir);
+        refuseOccupied(dir, null);
+        refuseForeignFigures(dir, probe);
+        checkWritable(dir);
+        Path tuneDir = dir.resolve("tune");
+        List<String> rest = Tune.tokens(o, Set.of("--rho", "--rho-candidates", "--tune-factor", "--method", "--out"));
+        int status = tuneGroup(Tune.groupArgs(rest, s, tuneDir), tuneDir, o, "train");
+        if (status != OK) return status;
+        Tune.Choice c;
+        try {
+            c = Tune.choose(RunResults.read(tuneDir), s.factor());
+        } catch (Tune.DivergedException e) {
+            err.println("hybridsam train: --rho auto: " + e.getMessage());
+            return DIVERGED;
+        }
+        try (RunLock lock = lock(tuneDir)) {
+            writeJson(tuneDir, Tune.FILE, Tune.json(c, null));
+        }
+        Tune.print(out, c, tuneDir.resolve(Tune.FILE));
+        List<String> args = new ArrayList<>(base);
+        args.addAll(List.of("--rho", Tune.num(c.rho())));
+        Map<String, Object> auto = new LinkedHashMap<>();
+        auto.put("tuning", tuneDir.toAbsolutePath().normalize().toString());
+        auto.put("method", method.id());
+        auto.put("factor", c.factor());
+        auto.put("candidates", c.candidates().stream().map(Tune.Candidate::rho).toList());
+        auto.put("rho", c.rho());
+        auto.put("reason", c.reason());
+        err.println("hybridsam: --rho auto chose " + Tune.num(c.rho()) + "; training the run");
+        return train(Options.parse("train", RunSetup.OPTIONS, args), Map.of(Tune.RHO_AUTO, auto));
+    }
+
+    /**
+     * Trains the tuning group (args) into dir, or continues it (dir holds it, interrupted), or
+     * uses it as it is (dir holds it, finished); dir holding a run of other settings is refused.
+     * The exit status of the training, OK when nothing was to be done.
+     */
+    private int tuneGroup(List<String> args, Path dir, Options given, String cmd) {
+        boolean finished = Files.exists(dir.resolve("results.json"));
+        boolean started = finished || Files.exists(dir.resolve("config.json"));
+        if (started) {
+            String diff = Tune.differences(dir, args);
+            if (diff != null) {
+                throw new ConfigException(dir + " holds a run of other settings than this tuning group (" + diff
+                        + "); delete it, or choose another " + (cmd.equals("tune") ? "--out" : "--out (the group goes to OUT/tune)"));
+            }
+        }
+        int status;
+        if (finished) {
+            err.println("hybridsam: " + dir + " holds this tuning group, finished: its results are used, nothing is trained"
+                    + " again (delete the folder to train it again)");
+            return OK;
+        } else if (started) {
+            List<String> resume = new ArrayList<>(List.of("--resume", dir.toString()));
+            for (String name : new java.util.TreeSet<>(RESUME_OVERRIDES)) {
+                if (given.has(name)) resume.addAll(List.of(name, given.string(name, "")));
+            }
+            err.println("hybridsam: " + dir + " holds this tuning group, interrupted: continuing it");
+            List<Options.Def> defs = new ArrayList<>(RunSetup.OPTIONS);
+            defs.add(RESUME);
+            status = train(Options.parse("train", defs, resume), null);
+        } else {
+            status = train(Options.parse("train", RunSetup.OPTIONS, args), null);
+        }
+        if (status == DIVERGED) {
+            err.println("hybridsam " + cmd + ": the tuning group diverged (every replica, erm among them), so no rho was chosen");
+        }
+        return status;
     }
 
     /**

@@ -110,7 +110,9 @@ final class Options {
             case PATH -> b.type(Path.class).converters(Options::toPath);
             case INTS -> b.type(List.class).auxiliaryTypes(Integer.class).converters(Options::toInt);
             case LONGS -> b.type(List.class).auxiliaryTypes(Long.class).converters(Options::toLong);
-            case NUMBERS -> b.type(List.class).auxiliaryTypes(Double.class).converters(Options::toDouble);
+            // a word among the candidates (--rho auto) passes as a value; the command gives it its meaning
+            case NUMBERS -> b.type(List.class).auxiliaryTypes(Double.class)
+                    .converters(v -> d.candidates().contains(v.trim()) ? Double.NaN : toDouble(v));
             case TEXTS -> b.type(List.class).auxiliaryTypes(String.class);
         }
         if (d.valued()) b.arity("1").paramLabel(d.label());
@@ -212,6 +214,11 @@ final class Options {
     /** The options given, in order. */
     List<String> names() {
         return new ArrayList<>(values.keySet());
+    }
+
+    /** Every option given and its value as typed ("true" for a flag), in the order given. */
+    Map<String, String> values() {
+        return java.util.Collections.unmodifiableMap(values);
     }
 
     boolean has(String name) {

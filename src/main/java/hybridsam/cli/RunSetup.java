@@ -72,7 +72,13 @@ final class RunSetup {
                     "where generated data are kept (default $HYBRIDSAM_CACHE or ~/.cache/hybridsam)"),
             new Options.Def("--method", Options.Type.TEXTS, "METHOD", "rule", "erm, l2, sam, asam or fsam (default fsam)",
                     List.of("erm", "l2", "sam", "asam", "fsam")),
-            new Options.Def("--rho", Options.Type.NUMBERS, "X", "rule", "perturbation radius (task default: see README)"),
+            new Options.Def("--rho", Options.Type.NUMBERS, "RHO", "rule", "perturbation radius (task default: see README);"
+                    + " or auto: chosen from validation error alone, as hybridsam tune chooses it (erm and the method trained"
+                    + " at each of --rho-candidates in OUT/tune, then this run with the chosen value)", List.of("auto")),
+            new Options.Def("--rho-candidates", Options.Type.NUMBERS, "X", "rule", "with --rho auto: the radii tried (default"
+                    + " " + Tune.text(Tune.DEFAULT_CANDIDATES) + "; asam " + Tune.text(Tune.ASAM_CANDIDATES) + ")"),
+            new Options.Def("--tune-factor", Options.Type.NUMBER, "F", "rule", "with --rho auto: choose the largest candidate"
+                    + " whose best validation MSE is at most F times erm's (default 3; must be > 1)"),
             new Options.Def("--sigma", Options.Type.NUMBERS, "X", "rule", "fsam: share of the gradient average removed (default 1)"),
             new Options.Def("--lambda", Options.Type.NUMBERS, "X", "rule", "fsam: decay of the gradient average, in [0, 1) (default 0.9)"),
             new Options.Def("--eta", Options.Type.NUMBERS, "X", "rule", "asam: eta in T = |phi| + eta (default 0.01)"),
@@ -200,6 +206,10 @@ final class RunSetup {
         if (epochs < 1) throw new ConfigException("--epochs must be at least 1 (got " + epochs + ")");
         if (batch < 1) throw new ConfigException("--batch must be at least 1 (got " + batch + ")");
         if (threads < 1) throw new ConfigException("--threads must be at least 1 (got " + threads + ")");
+        for (String name : Tune.OWN_OPTIONS) {
+            // a run's --rho is a number here: train --rho auto has chosen it (and taken these out) before
+            if (o.has(name)) throw new ConfigException(name + " is used only with --rho auto (or by hybridsam tune)");
+        }
 
         Map<String, String[]> lists = new LinkedHashMap<>();
         for (String name : PER_REPLICA) if (o.has(name)) lists.put(name, elements(name, o.string(name, null)));
@@ -886,6 +896,18 @@ final class RunSetup {
                     + (dataDir == null ? " (another --cache or HYBRIDSAM_CACHE)" : " (--data " + dataDir + ")")
                     + "; resume with the data the run started with");
         }
+    }
+
+    /**
+     * A field of dir/config.json besides the run's settings, as {key: value}, or null when the
+     * file does not have it (train --resume carries train --rho auto's record this way).
+     */
+    static Map<String, Object> recorded(Path dir, String key) {
+        Map<String, Object> config = readConfig(dir.resolve("config.json"));
+        if (!config.containsKey(key)) return null;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(key, config.get(key));
+        return m;
     }
 
     private static Map<String, Object> readConfig(Path f) {
