@@ -25,8 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the stand-in reports no fault. Skipped where the stand-in is not loaded.
  */
 class GpuCheckStandInTest {
-    /** What the run may take on the CPU stand-in (2 cores), in seconds. */
-    private static final double LIMIT_S = 60;
 
     /** An output stream that notes when each line ended (ms since the start), for the slowest checks. */
     private static final class Lines extends OutputStream {
@@ -133,7 +131,6 @@ class GpuCheckStandInTest {
         assertTrue(after.stream().noneMatch(s -> s.startsWith("failed:") || s.startsWith("stopped:")), text);
         assertTrue(after.get(after.size() - 1).startsWith("engines: ") && after.get(after.size() - 1).contains("stand-in"), text);
 
-        assertTrue(seconds < LIMIT_S, String.format(Locale.ROOT, "GpuCheck took %.1f s on the CPU stand-in (limit %.0f s)",
-                seconds, LIMIT_S));
+        // its duration is printed above, not asserted: on a loaded machine any limit is flaky (speed belongs in benchmarks)
     }
 }
