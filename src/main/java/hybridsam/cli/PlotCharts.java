@@ -130,21 +130,26 @@ final class PlotCharts {
 
     // ---------------------------------------------------------------- building blocks
 
-    private static XYChart chart(String title, String yTitle, boolean legend) {
-        XYChart c = new XYChartBuilder().width(Plots.WIDTH).height(Plots.HEIGHT).title(title).xAxisTitle("epoch").yAxisTitle(yTitle).build();
-        XYStyler s = c.getStyler();
+    /** The look every hybridsam chart shares (run plots and sweep charts): white, light grid, legend top right. */
+    static void style(org.knowm.xchart.style.AxesChartStyler s) {
         s.setLocale(Locale.ROOT);
         s.setChartBackgroundColor(Color.WHITE);
         s.setPlotBackgroundColor(Color.WHITE);
         s.setPlotGridLinesColor(new Color(0xe0e0e0));
         s.setPlotBorderColor(new Color(0x999999));
-        s.setLegendVisible(legend);
         s.setLegendPosition(Styler.LegendPosition.InsideNE);
         s.setLegendBackgroundColor(new Color(255, 255, 255, 210));
         s.setLegendBorderColor(new Color(0xcccccc));
         s.setMarkerSize(7);
         s.setAntiAlias(true);
         s.setYAxisLogarithmicDecadeOnly(false);
+    }
+
+    private static XYChart chart(String title, String yTitle, boolean legend) {
+        XYChart c = new XYChartBuilder().width(Plots.WIDTH).height(Plots.HEIGHT).title(title).xAxisTitle("epoch").yAxisTitle(yTitle).build();
+        XYStyler s = c.getStyler();
+        style(s);
+        s.setLegendVisible(legend);
         s.setXAxisDecimalPattern("#");
         return c;
     }

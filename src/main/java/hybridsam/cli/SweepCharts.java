@@ -146,7 +146,7 @@ final class SweepCharts {
                 .title(p.task() + ": " + p.quantity() + " per cell (each seed, and the median over seeds)")
                 .xAxisTitle("cell").yAxisTitle(p.quantity() + (p.logY() ? " (log scale)" : "")).build();
         CategoryStyler st = c.getStyler();
-        style(st);
+        PlotCharts.style(st);
         st.setDefaultSeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Scatter);
         st.setYAxisLogarithmic(p.logY());
         List<String> labels = p.cells().stream().map(Cell::label).toList();
@@ -192,21 +192,7 @@ final class SweepCharts {
 
     private static XYChart chart(String title, String xTitle, String yTitle) {
         XYChart c = new XYChartBuilder().width(Plots.WIDTH).height(Plots.HEIGHT).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
-        style(c.getStyler());
+        PlotCharts.style(c.getStyler());
         return c;
-    }
-
-    private static void style(org.knowm.xchart.style.AxesChartStyler s) {
-        s.setLocale(Locale.ROOT);
-        s.setChartBackgroundColor(Color.WHITE);
-        s.setPlotBackgroundColor(Color.WHITE);
-        s.setPlotGridLinesColor(new Color(0xe0e0e0));
-        s.setPlotBorderColor(new Color(0x999999));
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
-        s.setLegendBackgroundColor(new Color(255, 255, 255, 210));
-        s.setLegendBorderColor(new Color(0xcccccc));
-        s.setMarkerSize(7);
-        s.setAntiAlias(true);
-        s.setYAxisLogarithmicDecadeOnly(false);
     }
 }
