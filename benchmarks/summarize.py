@@ -8,12 +8,18 @@ import json, pathlib, statistics, sys
 def load(d):
     runs = []
     for f in sorted(pathlib.Path(d).glob("*/results.json")):
-        r = json.load(open(f))
-        h = r["hyperparameters"]
-        runs.append(dict(task=r["task"], method=h["method"], rho=h["rho"], seed=r["seed"], epochs=r["epochs"],
-                         theta=r["final"]["theta"], err=r["final"]["theta_error"], mn=r["final"].get("theta_mn_error"),
-                         mse=r["final"]["test_mse"], valid=r["final"]["valid_mse"], share=r["final"]["network_share"],
-                         best=r["best_epoch"], sps=r["steps_per_second"], grads=r["gradient_evaluations"], name=f.parent.name))
+        top = json.load(open(f))
+        # schema 2: a run is a list of replicas (θ by name); before it, a single run's fields were at the top
+        reps = top["replicas"] if "replicas" in top else [top]
+        for k, r in enumerate(reps):
+            h = r["hyperparameters"]
+            theta = r["final"]["theta"]
+            theta = list(theta.values()) if isinstance(theta, dict) else theta
+            runs.append(dict(task=top["task"], method=h["method"], rho=h["rho"], seed=r["seed"], epochs=top["epochs"],
+                             theta=theta, err=r["final"]["theta_error"], mn=r["final"].get("theta_mn_error"),
+                             mse=r["final"]["test_mse"], valid=r["final"]["valid_mse"], share=r["final"]["network_share"],
+                             best=r["best_epoch"], sps=top["steps_per_second"], grads=top["gradient_evaluations"] // len(reps),
+                             name=f.parent.name + (f"[{k}]" if len(reps) > 1 else "")))
     return runs
 
 def fmt_theta(t):

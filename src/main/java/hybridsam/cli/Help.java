@@ -38,7 +38,7 @@ final class Help {
                 neural corrector) so that theta comes out right, using sharpness-aware minimization \
                 applied to the network alone.""", """
                 examples:
-                  hybridsam train --task pendulum              fsam, full preset, 160 epochs
+                  hybridsam train --task pendulum              fsam, full preset, 320 epochs
                   hybridsam train --task duffing --method erm --seed 1 --out runs/d-erm-1
                   hybridsam train --task pendulum --preset small --epochs 5
                   hybridsam train --resume runs/d-erm-1        continue an interrupted run

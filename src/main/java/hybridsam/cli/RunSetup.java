@@ -99,7 +99,7 @@ final class RunSetup {
                     + " then 0.01)", Schedule.ids(Schedule.LEARNING_RATE)),
             new Options.Def("--clip", Options.Type.NUMBERS, "X", "optimizer", "gradient-norm clip over (theta, phi); 0 = off (default 5)"),
             new Options.Def("--weight-decay", Options.Type.NUMBERS, "X", "optimizer", "decoupled weight decay on the network (default 0)"),
-            new Options.Def("--epochs", Options.Type.INT, "N", "run", "epochs (default 160)"),
+            new Options.Def("--epochs", Options.Type.INT, "N", "run", "epochs (default: pendulum 320, duffing 480, reaction-diffusion 60, wind-tunnel 150, light-tunnel 30, pendulum-images 300)"),
             new Options.Def("--batch", Options.Type.INT, "N", "run", "minibatch size (default 64)"),
             new Options.Def("--seed", Options.Type.LONGS, "N", "run", "initialization and shuffling (default 0)"),
             new Options.Def("--patience", Options.Type.INT, "N", "run",
