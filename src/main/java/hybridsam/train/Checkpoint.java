@@ -89,14 +89,14 @@ public record Checkpoint(int epochsDone, OptimizerState state, float[] bestParam
      */
     public static Checkpoint read(Path dir) {
         Path f = dir.resolve(FILE);
-        try {
-            long size = Files.size(f);
-            verifyChecksum(f, size);
-            try (InputStream in = Files.newInputStream(f);
-                 DataInputStream d = new DataInputStream(new BufferedInputStream(in, 1 << 16))) {
-                d.skipNBytes(HEADER_BYTES);
-                return parse(f, d, size - HEADER_BYTES - TRAILER_BYTES);
-            }
+        // one open file for the size, the checksum and the contents: a run that replaces the
+        // checkpoint meanwhile (atomically, by a rename) leaves this reader on the file it opened
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f)) {
+            long size = ch.size();
+            verifyChecksum(f, ch, size);
+            ch.position(HEADER_BYTES);
+            DataInputStream d = new DataInputStream(new BufferedInputStream(java.nio.channels.Channels.newInputStream(ch), 1 << 16));
+            return parse(f, d, size - HEADER_BYTES - TRAILER_BYTES);
         } catch (NoSuchFileException e) {
             throw new DataException(f + ": no checkpoint (was the run started with this --out folder?)");
         } catch (EOFException e) {
@@ -107,9 +107,12 @@ public record Checkpoint(int epochsDone, OptimizerState state, float[] bestParam
     }
 
     /** The header's magic, version and length, and the trailer's SHA-256 against the contents. */
-    private static void verifyChecksum(Path f, long size) throws IOException {
+    private static void verifyChecksum(Path f, java.nio.channels.FileChannel ch, long size) throws IOException {
         MessageDigest md = sha256();
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 1 << 16)) {
+        ch.position(0);
+        {
+            // not closed here: closing the stream would close the channel that read() parses next
+            InputStream in = new BufferedInputStream(java.nio.channels.Channels.newInputStream(ch), 1 << 16);
             byte[] header = in.readNBytes(HEADER_BYTES);
             ByteBuffer h = ByteBuffer.wrap(Arrays.copyOf(header, HEADER_BYTES));
             long magic = h.getLong();

@@ -56,6 +56,61 @@ class CheckpointTest {
         return new Checkpoint(2, new OptimizerState(p, m, v, a, 8), best, b);
     }
 
+    /**
+     * A reader while the run replaces its checkpoint (evaluate or sweep on a running run): it
+     * reads the whole of one version, never a mix. (Reading the size, the checksum and the
+     * contents through three opens of the path failed here as "checksum"/"inconsistent".)
+     */
+    @Test
+    void aCheckpointReplacedWhileItIsReadIsReadWholeFromOneVersion() throws Exception {
+        Checkpoint small = sample();
+        Map<String, Object> longer = new LinkedHashMap<>(small.bookkeeping());
+        List<Object> history = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            List<Object> h = new ArrayList<>();
+            for (int e = 1; e <= 3; e++) {
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("epoch", e);
+                rec.put("train_loss", 0.5 / e);
+                rec.put("valid_mse", 0.25 / e);
+                rec.put("theta", new double[]{1.0 + r, 2.0});
+                rec.put("theta_error", 0.1);
+                h.add(rec);
+            }
+            history.add(h);
+        }
+        longer.put("history", history);
+        Checkpoint big = new Checkpoint(3, small.state(), small.bestParams(), longer);
+        Path a = dir.resolve("a"), b = dir.resolve("b"), run = dir.resolve("run");
+        small.write(a);
+        big.write(b);
+        Files.createDirectories(run);
+        Files.copy(a.resolve(Checkpoint.FILE), run.resolve(Checkpoint.FILE));
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            try {
+                for (int i = 0; !stop.get(); i++) {
+                    Path tmpFile = run.resolve(".next");
+                    Files.copy((i % 2 == 0 ? b : a).resolve(Checkpoint.FILE), tmpFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(tmpFile, run.resolve(Checkpoint.FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        writer.start();
+        try {
+            for (int i = 0; i < 300; i++) {
+                int epochs = Checkpoint.read(run).epochsDone();
+                assertTrue(epochs == 2 || epochs == 3, "epochs " + epochs);
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+    }
+
     @Test
     void roundTripKeepsEveryBit() throws IOException {
         Checkpoint c = sample();
