@@ -31,7 +31,7 @@ class CliCommandLineTest {
         Cli.Result train = Cli.run("train", "--help").expect(Main.OK);
         assertTrue(train.out().startsWith("usage: hybridsam train"), train.out());
         for (Options.Def d : RunSetup.OPTIONS) assertTrue(train.out().contains(d.name()), () -> "train --help lacks " + d.name());
-        for (String shown : List.of("(default 160)", "(default 64,64; reaction-diffusion and light-tunnel", "(default fsam)", "--resume DIR", "Exit status:")) {
+        for (String shown : List.of("(default: pendulum 320, duffing 480", "(default 64,64; reaction-diffusion and light-tunnel", "(default fsam)", "--resume DIR", "Exit status:")) {
             assertTrue(train.out().contains(shown), () -> "train --help lacks " + shown + ":\n" + train.out());
         }
         Cli.Result generate = Cli.run("generate", "-h").expect(Main.OK);
