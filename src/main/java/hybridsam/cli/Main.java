@@ -345,11 +345,26 @@ public final class Main {
      */
     static final Set<String> RESUME_OVERRIDES = Set.of("--device", "--nn-engine", "--threads");
 
-    static void checkOverride(String opt) {
+    private static void checkOverride(String opt) {
         if (!RESUME_OVERRIDES.contains(opt)) {
             throw new ConfigException("--resume DIR takes only " + String.join(", ", new java.util.TreeSet<>(RESUME_OVERRIDES))
                     + " (where the run continues), not " + opt + ": the run continues with the settings it started with");
         }
+    }
+
+    /**
+     * The options given beside --resume, as name, value pairs: each checked to be one a resume
+     * may change (RESUME_OVERRIDES) before the run or sweep is read.
+     */
+    static List<String> resumeOverrides(Options given) {
+        List<String> overrides = new ArrayList<>();
+        for (String name : given.names()) {
+            if (name.equals("--resume")) continue;
+            checkOverride(name);
+            overrides.add(name);
+            overrides.add(given.string(name, ""));
+        }
+        return overrides;
     }
 
     static List<String> resumedArgs(List<String> recorded, List<String> overrides) {
@@ -386,13 +401,7 @@ public final class Main {
             String where = given.string("--resume", "");
             if (where.isBlank()) throw new ConfigException("--resume: empty value (give the run's folder)");
             resume = Path.of(where);
-            List<String> overrides = new ArrayList<>();
-            for (String name : given.names()) {
-                if (name.equals("--resume")) continue;
-                checkOverride(name); // before the run is read
-                overrides.add(name);
-                overrides.add(given.string(name, ""));
-            }
+            List<String> overrides = resumeOverrides(given);
             o = Options.parse("train", RunSetup.OPTIONS, resumedArgs(RunSetup.argsOf(resume), overrides));
         }
         RunSetup setup = new RunSetup(o);
@@ -722,9 +731,17 @@ public final class Main {
 
     /** Deletes the temp files that killed atomic writes of the run's own files (and figures) left in dir. */
     private void removeLeftoverTemps(Path dir, List<String> figures) {
+        List<String> files = new ArrayList<>(RUN_FILES);
+        files.addAll(figures);
+        removeLeftoverTemps(dir, files, err);
+    }
+
+    /**
+     * Deletes the temp files that killed atomic writes of the given files left in dir (a run's or
+     * a sweep's folder) and says how many on err.
+     */
+    static void removeLeftoverTemps(Path dir, List<String> files, PrintStream err) {
         try {
-            List<String> files = new ArrayList<>(RUN_FILES);
-            files.addAll(figures);
             List<Path> removed = AtomicFiles.removeLeftoverTemps(dir, files);
             if (!removed.isEmpty()) {
                 err.println("hybridsam: removed " + removed.size() + " temporary file" + (removed.size() == 1 ? "" : "s")
@@ -962,10 +979,14 @@ public final class Main {
         if (!Files.isDirectory(run)) throw new DataException(run + ": no such folder (give a run's folder, written by train)");
         RunResults check = RunResults.read(run); // refused before anything is written
         if (check.replicas().isEmpty()) throw new DataException(run.resolve("results.json") + ": no replicas");
-        RunSetup setup = RunSetup.of(RunSetup.argsOf(run));
-        refuseUnmarkedFigures(run, setup.figureFiles());
+        // a task's own figures (pendulum-images' predictions) are named by its results; only those
+        // need the run's settings, data and checkpoint (plots alone need results.json alone)
+        List<String> figures = Tasks.ALL.stream().filter(t -> t.name().equals(check.task()))
+                .filter(t -> t instanceof hybridsam.tasks.ComposedTask).findFirst()
+                .map(t -> ((hybridsam.tasks.ComposedTask) t).figureFiles(check.replicas().size())).orElse(List.of());
+        refuseUnmarkedFigures(run, figures);
         try (RunLock lock = lock(run)) {
-            refuseUnmarkedFigures(run, setup.figureFiles()); // again, now that no run can change the folder
+            refuseUnmarkedFigures(run, figures); // again, now that no run can change the folder
             List<Path> files;
             try {
                 files = Plots.redraw(run);
@@ -974,7 +995,7 @@ public final class Main {
                 return FAILED;
             }
             for (Path f : files) out.println("figure          " + f);
-            for (Path f : redrawFigures(run, setup)) out.println("figure          " + f);
+            if (!figures.isEmpty()) for (Path f : redrawFigures(run)) out.println("figure          " + f);
             return OK;
         }
     }
@@ -984,8 +1005,8 @@ public final class Main {
      * the checkpoint's best parameters on the run's data, as train draws them; a file of that name
      * that hybridsam did not write is refused before anything is drawn.
      */
-    private List<Path> redrawFigures(Path run, RunSetup setup) {
-        if (setup.figureFiles().isEmpty()) return List.of();
+    private List<Path> redrawFigures(Path run) {
+        RunSetup setup = RunSetup.of(RunSetup.argsOf(run));
         RunSetup.Data data = setup.loadData();
         Hybrid model = setup.model(data);
         return writeFigures(setup, model, data, run, err, true);

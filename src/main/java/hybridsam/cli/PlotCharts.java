@@ -97,7 +97,7 @@ final class PlotCharts {
             best(c, run, r -> r.thetaCosine());
             level(c, "\u03b8* (cosine 1)", span, 1.0, STAR, DASHED);
             if (run.thetaMn() != null && run.thetaStar() != null) {
-                double cm = cosine(run.thetaMn(), run.thetaStar());
+                double cm = hybridsam.train.Trainer.thetaCosine(run.thetaMn(), run.thetaStar());
                 if (Double.isFinite(cm)) level(c, "\u03b8_mn (cosine " + fmt(cm) + ")", span, cm, MN, DOTTED);
             }
             placeLegend(c, false);
@@ -277,16 +277,6 @@ final class PlotCharts {
 
     static boolean positive(double v) {
         return v > 0 && Double.isFinite(v);
-    }
-
-    private static double cosine(double[] a, double[] b) {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += a[i] * b[i];
-            na += a[i] * a[i];
-            nb += b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 
     private static String fmt(double v) {

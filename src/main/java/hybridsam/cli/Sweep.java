@@ -406,13 +406,7 @@ final class Sweep {
             String where = given.string("--resume", "");
             if (where.isBlank()) throw new ConfigException("--resume: empty value (give the sweep's folder)");
             resume = Path.of(where);
-            List<String> overrides = new ArrayList<>();
-            for (String name : given.names()) {
-                if (name.equals("--resume")) continue;
-                Main.checkOverride(name); // before the sweep is read
-                overrides.add(name);
-                overrides.add(given.string(name, ""));
-            }
+            List<String> overrides = Main.resumeOverrides(given);
             if (!Files.isDirectory(resume)) throw new DataException(resume + ": no such folder (give a sweep's folder)");
             Recorded rec = Recorded.read(resume.resolve(FILE));
             try {
@@ -689,15 +683,7 @@ final class Sweep {
     }
 
     private void removeLeftoverTemps(Path dir) {
-        try {
-            List<Path> removed = AtomicFiles.removeLeftoverTemps(dir, FILES);
-            if (!removed.isEmpty()) {
-                err.println("hybridsam: removed " + removed.size() + " temporary file" + (removed.size() == 1 ? "" : "s")
-                        + " left in " + dir + " by an interrupted write");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot clean " + dir + ": " + AtomicFiles.reason(e), e);
-        }
+        Main.removeLeftoverTemps(dir, FILES, err);
     }
 
     private static void writeJson(Path f, Map<String, Object> m, boolean replace) {

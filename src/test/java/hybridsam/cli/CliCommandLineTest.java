@@ -129,7 +129,7 @@ class CliCommandLineTest {
     }
 
     /** What the script offers for the last word (bash's COMPREPLY, space-separated). */
-    private static String complete(Path bash, Path script, String... words) throws IOException, InterruptedException {
+    static String complete(Path bash, Path script, String... words) throws IOException, InterruptedException {
         StringBuilder arr = new StringBuilder();
         for (String w : words) arr.append(" '").append(w).append("'");
         String line = String.join(" ", words);

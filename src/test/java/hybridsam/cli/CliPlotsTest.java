@@ -84,6 +84,11 @@ class CliPlotsTest {
         // duffing's θ has two components: two charts, stacked
         assertSize(run.resolve(Plots.LOSS), Plots.WIDTH, Plots.HEIGHT);
         assertSize(run.resolve(Plots.THETA), Plots.WIDTH, 2 * Plots.HEIGHT);
+        // the plots need results.json alone (a folder someone copied it into, without the run's other files)
+        Path copy = Files.createDirectories(tmp.resolve("results-only"));
+        Files.copy(run.resolve("results.json"), copy.resolve("results.json"));
+        Cli.run("plot", copy.toString()).expect(Main.OK);
+        assertSize(copy.resolve(Plots.THETA), Plots.WIDTH, 2 * Plots.HEIGHT);
     }
 
     @Test

@@ -370,22 +370,8 @@ class CliTuneTest {
         Path bash = Path.of("/bin/bash");
         Assumptions.assumeTrue(Files.isExecutable(bash), "no bash here to run the script");
         Path file = Files.writeString(tmp.resolve("completion.bash"), script);
-        assertEquals("sam asam fsam", complete(bash, file, "hybridsam", "tune", "--method", ""));
-        assertEquals("auto", complete(bash, file, "hybridsam", "train", "--rho", ""));
-        assertEquals("tune", complete(bash, file, "hybridsam", "tu"));
-    }
-
-    /** What the completion script offers for the last word (as CliCommandLineTest asks it). */
-    private static String complete(Path bash, Path script, String... words) throws IOException, InterruptedException {
-        StringBuilder arr = new StringBuilder();
-        for (String w : words) arr.append(" '").append(w).append("'");
-        String line = String.join(" ", words);
-        String cmd = "source '" + script + "' 2>/dev/null; COMP_WORDS=(" + arr + "); COMP_CWORD=" + (words.length - 1)
-                + "; COMP_LINE='" + line + "'; COMP_POINT=${#COMP_LINE}; _complete_hybridsam 2>/dev/null; echo \"${COMPREPLY[*]}\"";
-        Process p = new ProcessBuilder(bash.toString(), "--norc", "--noprofile", "-c", cmd).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertNotNull(out);
-        return out;
+        assertEquals("sam asam fsam", CliCommandLineTest.complete(bash, file, "hybridsam", "tune", "--method", ""));
+        assertEquals("auto", CliCommandLineTest.complete(bash, file, "hybridsam", "train", "--rho", ""));
+        assertEquals("tune", CliCommandLineTest.complete(bash, file, "hybridsam", "tu"));
     }
 }

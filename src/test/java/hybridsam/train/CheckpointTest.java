@@ -27,17 +27,12 @@ class CheckpointTest {
     Path dir;
 
     /** Two replicas, 3 parameters each, two epochs done, bookkeeping as the trainer writes it. */
-    private static Checkpoint sample() {
-        float[] p = {0.5f, -1.25f, 3f, 0.1f, 0.2f, 0.3f};
-        float[] m = {1e-3f, 2e-3f, 0f, 0f, 1f, -1f};
-        float[] v = {1e-6f, 0f, 2e-6f, 0f, 1f, 1f};
-        float[] a = {0f, 0f, 0.5f, 0.25f, 0f, 0f};
-        float[] best = {0.4f, -1f, 2f, 0f, 0.2f, 0.3f};
-        Map<String, Object> b = new LinkedHashMap<>();
+    /** Two replicas' per-epoch records for the given number of epochs, as the trainer keeps them. */
+    private static List<Object> history(int epochs) {
         List<Object> history = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
             List<Object> h = new ArrayList<>();
-            for (int e = 1; e <= 2; e++) {
+            for (int e = 1; e <= epochs; e++) {
                 Map<String, Object> rec = new LinkedHashMap<>();
                 rec.put("epoch", e);
                 rec.put("train_loss", 0.5 / e);
@@ -48,7 +43,17 @@ class CheckpointTest {
             }
             history.add(h);
         }
-        b.put("history", history);
+        return history;
+    }
+
+    private static Checkpoint sample() {
+        float[] p = {0.5f, -1.25f, 3f, 0.1f, 0.2f, 0.3f};
+        float[] m = {1e-3f, 2e-3f, 0f, 0f, 1f, -1f};
+        float[] v = {1e-6f, 0f, 2e-6f, 0f, 1f, 1f};
+        float[] a = {0f, 0f, 0.5f, 0.25f, 0f, 0f};
+        float[] best = {0.4f, -1f, 2f, 0f, 0.2f, 0.3f};
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("history", history(2));
         b.put("best_valid", Arrays.asList(0.125, null));
         b.put("best_epoch", new int[]{2, 0});
         b.put("train_seconds", 1.5);
@@ -65,21 +70,7 @@ class CheckpointTest {
     void aCheckpointReplacedWhileItIsReadIsReadWholeFromOneVersion() throws Exception {
         Checkpoint small = sample();
         Map<String, Object> longer = new LinkedHashMap<>(small.bookkeeping());
-        List<Object> history = new ArrayList<>();
-        for (int r = 0; r < 2; r++) {
-            List<Object> h = new ArrayList<>();
-            for (int e = 1; e <= 3; e++) {
-                Map<String, Object> rec = new LinkedHashMap<>();
-                rec.put("epoch", e);
-                rec.put("train_loss", 0.5 / e);
-                rec.put("valid_mse", 0.25 / e);
-                rec.put("theta", new double[]{1.0 + r, 2.0});
-                rec.put("theta_error", 0.1);
-                h.add(rec);
-            }
-            history.add(h);
-        }
-        longer.put("history", history);
+        longer.put("history", history(3));
         Checkpoint big = new Checkpoint(3, small.state(), small.bestParams(), longer);
         Path a = dir.resolve("a"), b = dir.resolve("b"), run = dir.resolve("run");
         small.write(a);
